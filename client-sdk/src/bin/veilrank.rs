@@ -1,0 +1,228 @@
+//! `veilrank`: keys, encrypted recommendations, and a one-command demo.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use veilrank_client::{keystore, Client, Recommendations, Report, SecretKey};
+use veilrank_core::{plain, quantize, rank, V1_128};
+
+/// Private recommendations: your preferences are encrypted on this device; the server scores its
+/// catalog without seeing them; only this device sees the scores and the ranking.
+#[derive(Parser)]
+#[command(name = "veilrank", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a secret key file (never overwrites one).
+    Keygen {
+        /// Where to write the key.
+        #[arg(long, default_value = "veilrank.key")]
+        out: PathBuf,
+    },
+    /// Ask a server for recommendations.
+    Recommend(Recommend),
+    /// Start a server in-process with the demo catalog and run one encrypted recommendation.
+    Demo {
+        /// Items in the demo catalog.
+        #[arg(long, default_value_t = veilrank_server::demo::DEFAULT_ITEMS)]
+        items: usize,
+        /// Topics you like (demo genres).
+        #[arg(long, value_delimiter = ',', default_value = "jazz,documentary")]
+        likes: Vec<String>,
+        /// How many items to show.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
+}
+
+#[derive(Args)]
+struct Recommend {
+    /// The server's base URL.
+    #[arg(long)]
+    server: String,
+    /// Your preference vector, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        allow_hyphen_values = true,
+        conflicts_with = "likes",
+        required_unless_present = "likes"
+    )]
+    prefs: Option<Vec<f32>>,
+    /// Topics you like, comma-separated (see the catalog's topics).
+    #[arg(long, value_delimiter = ',')]
+    likes: Option<Vec<String>>,
+    /// How many items to show.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+    /// Print JSON: an array of {rank, id, title, score}.
+    #[arg(long)]
+    json: bool,
+    /// Secret key file; a fresh key for this one query when the file does not exist.
+    #[arg(long, default_value = "veilrank.key")]
+    key: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Keygen { out } => keygen(&out),
+        Command::Recommend(args) => recommend(args).await,
+        Command::Demo { items, likes, top } => demo(items, &likes, top).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("veilrank: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyResult = Result<(), Box<dyn std::error::Error>>;
+
+fn keygen(out: &std::path::Path) -> AnyResult {
+    keystore::create(out)?;
+    println!(
+        "wrote a new secret key to {} (keep it private: it decrypts your scores)",
+        out.display()
+    );
+    Ok(())
+}
+
+fn load_or_ephemeral_key(
+    path: &std::path::Path,
+) -> Result<Arc<SecretKey>, Box<dyn std::error::Error>> {
+    if path.exists() {
+        Ok(Arc::new(keystore::load(path)?))
+    } else {
+        eprintln!(
+            "note: no key at {}; using a fresh key for this query (veilrank keygen makes one)",
+            path.display()
+        );
+        Ok(Arc::new(SecretKey::generate(&V1_128)?))
+    }
+}
+
+async fn recommend(args: Recommend) -> AnyResult {
+    let key = load_or_ephemeral_key(&args.key)?;
+    let client = Client::connect(&args.server, Duration::from_secs(30)).await?;
+    let prefs = match (&args.prefs, &args.likes) {
+        (Some(p), _) => p.clone(),
+        (None, Some(likes)) => {
+            client.preferences_from_topics(&likes.iter().map(String::as_str).collect::<Vec<_>>())?
+        }
+        (None, None) => return Err("give --prefs or --likes".into()),
+    };
+    let recommendations = client.recommend(&key, &prefs, args.top).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&recommendations.items)?);
+    } else {
+        print_ranking(&recommendations);
+        print_report(&recommendations.report);
+    }
+    Ok(())
+}
+
+async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
+    let config = veilrank_server::Config {
+        addr: "127.0.0.1:0".parse()?,
+        demo_items: items,
+        ..veilrank_server::Config::demo()
+    };
+    println!("veilrank demo: a server and an app in one process, talking HTTP over loopback\n");
+    let started = Instant::now();
+    let catalog = veilrank_server::load_catalog(&config)?;
+    let mut server = veilrank_server::start(&config, catalog).await?;
+    server.ready().await?;
+    let prepared = server
+        .state
+        .catalog
+        .prepared()
+        .ok_or("catalog not prepared")?;
+    println!(
+        "[server] {} items x {} dims generated and prepared in {:.0} ms ({:.0} MB in the transform domain, prime {}, {}-bit responses, failure bound 2^{:.0} per score)",
+        prepared.items(),
+        prepared.dim(),
+        started.elapsed().as_secs_f64() * 1e3,
+        prepared.prepared_bytes() as f64 / 1e6,
+        prepared.noise_plan().prime.name(),
+        prepared.noise_plan().response_bits,
+        prepared.noise_plan().log2_failure,
+    );
+    println!("[server] listening on {}", server.url());
+
+    let key = Arc::new(SecretKey::generate(&V1_128)?);
+    println!("[app]    generated a secret key; it stays in this process");
+    let client = Client::connect(&server.url(), Duration::from_secs(30)).await?;
+    let names: Vec<&str> = likes.iter().map(String::as_str).collect();
+    let prefs = client.preferences_from_topics(&names)?;
+    println!("[app]    the user likes: {}", names.join(", "));
+    let recommendations = client.recommend(&key, &prefs, top).await?;
+    println!();
+    print_ranking(&recommendations);
+    print_report(&recommendations.report);
+
+    // The demo can see both sides: check the encrypted ranking against the plaintext one.
+    let query = quantize::quantize(&prefs)?;
+    let expected = plain::scores(
+        server.state.catalog.quantized(),
+        prepared.dim(),
+        &query.values,
+    );
+    let expected_top = rank::top_k(&expected, top);
+    let same = recommendations.items.len() == expected_top.len()
+        && recommendations
+            .items
+            .iter()
+            .zip(&expected_top)
+            .all(|(item, &i)| {
+                server.state.catalog.items[i].id == item.id && item.raw_score == expected[i]
+            });
+    println!(
+        "\nplaintext check: the decrypted ranking {} the plaintext ranking (computed here only because the demo holds both sides)",
+        if same { "is identical to" } else { "DIFFERS from" }
+    );
+    server.shutdown().await?;
+    if same {
+        Ok(())
+    } else {
+        Err("encrypted and plaintext rankings differ".into())
+    }
+}
+
+fn print_ranking(recommendations: &Recommendations) {
+    println!("{:>4}  {:<12} {:>9}  title", "rank", "id", "score");
+    for item in &recommendations.items {
+        println!(
+            "{:>4}  {:<12} {:>9.4}  {}",
+            item.rank, item.id, item.score, item.title
+        );
+    }
+}
+
+fn print_report(report: &Report) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!("\ntime (ms): encrypt {:.1} | round trip {:.1} (server scoring {}) | decrypt {:.1} | rank {:.2}",
+        ms(report.encrypt),
+        ms(report.round_trip),
+        report.server.map_or("n/a".to_string(), |d| format!("{:.1}", ms(d))),
+        ms(report.decrypt),
+        ms(report.rank),
+    );
+    println!(
+        "bytes: sent {} ({:.2} MB), received {} ({:.2} MB)",
+        report.bytes_sent,
+        report.bytes_sent as f64 / 1e6,
+        report.bytes_received,
+        report.bytes_received as f64 / 1e6
+    );
+}

@@ -1,0 +1,107 @@
+//! The JSON types of the HTTP API, shared by the server and the client SDK.
+
+use serde::{Deserialize, Serialize};
+
+/// A named direction in the embedding space (a genre, a topic) that clients may build a
+/// preference vector from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Topic {
+    /// The name people use.
+    pub name: String,
+    /// The direction.
+    pub vector: Vec<f32>,
+}
+
+/// `GET /v1/catalog`: everything a client checks before it encrypts.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Manifest {
+    /// Catalog id.
+    pub id: String,
+    /// Hash of the catalog's content (hex); queries name it.
+    pub content_version: String,
+    /// Number of items.
+    pub item_count: usize,
+    /// Dimension of the vectors.
+    pub dimension: usize,
+    /// Quantization of vectors to 8 bits.
+    pub quantization: Quantization,
+    /// The parameter set.
+    pub parameters: Parameters,
+    /// The server's per-catalog choices and the failure bound they give.
+    pub noise: Noise,
+    /// Named directions for building preference vectors.
+    pub topics: Vec<Topic>,
+    /// Largest query body accepted, in bytes.
+    pub max_query_bytes: usize,
+}
+
+/// Quantization section of the manifest.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Quantization {
+    /// Largest absolute quantized value.
+    pub bound: i32,
+    /// The catalog's scale: `vector ~= quantized * catalog_scale`.
+    pub catalog_scale: f32,
+    /// How a query is quantized.
+    pub query_scale: String,
+}
+
+/// Parameter section of the manifest.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Parameters {
+    /// Parameter set name.
+    pub name: String,
+    /// Parameter set fingerprint (hex).
+    pub fingerprint: String,
+    /// GLWE polynomial size N (items per block).
+    pub polynomial_size: usize,
+}
+
+/// Noise section of the manifest.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct Noise {
+    /// NTT prime the server computes under.
+    pub server_prime: String,
+    /// Bits per coefficient in responses.
+    pub response_bits: u32,
+    /// log2 of the bound on the probability that a score decrypts wrongly.
+    pub log2_failure_per_score: f64,
+}
+
+/// Public metadata of one item.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ItemInfo {
+    /// Unique id.
+    pub id: String,
+    /// Display title.
+    pub title: String,
+}
+
+/// `GET /v1/catalog/items`: one page of item metadata.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ItemsPage {
+    /// The catalog's content version: pages of different versions must not be mixed.
+    pub content_version: String,
+    /// Items in the catalog.
+    pub total: usize,
+    /// First item of this page.
+    pub offset: usize,
+    /// The items.
+    pub items: Vec<ItemInfo>,
+}
+
+/// The body of every error response.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`stale_catalog`, `dimension_mismatch`, ...).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}

@@ -1,0 +1,276 @@
+//! Noise analysis: the probability that a decrypted score is wrong, and the server choices
+//! (NTT prime, response width) that keep it at most 2^-64 per score.
+//!
+//! The error in one decrypted score is a sum of independent terms (all variances at the 2^64
+//! scale; `S = sum_i ||V_i||^2` and `D = sum_i ||J V_i||^2` over the d catalog polynomials of a
+//! block, `J = 1 + X + ... + X^(N-1)`; `r` = 2^64 / q):
+//!
+//! | source | variance |
+//! |---|---|
+//! | fresh encryption noise, t-uniform on `[-2^17, 2^17]` | `((2^18+1)^2 - 1)/12 * S` |
+//! | upload rounding of bodies to 48 bits | `(2^32 - 1)/12 * S` |
+//! | switch 2^64 -> q of the bodies | `r^2/12 * S` |
+//! | switch 2^64 -> q of the masks (multiplied by the key) | `r^2/12 * K * (N/4 * S + D/4)` |
+//! | switch q -> 2^w of the response (mask multiplied by the key) | `4^(64-w)/12 * (1 + K * N/2)` |
+//!
+//! Key-dependent terms use the mean over uniform binary keys (`E[s_l] = 1/2`, as tfhe's own noise
+//! formulas do), multiplied by a safety factor `K = 2` that covers keys of Hamming weight up to
+//! 3N/4 and the spread of the key's mean term (both more than 10 standard deviations away).
+//! A score decrypts wrongly when the error reaches Delta/2 = 2^(63-p); with the total standard
+//! deviation `sigma`, the failure probability per score is `erfc(x/sqrt 2)` with `x = Delta/2 /
+//! sigma`, bounded above by `exp(-x^2/2) / (x sqrt(pi/2))`, which is what [`log2_failure`]
+//! returns. The sum of many bounded independent terms has lighter tails than the Gaussian, so
+//! the bound is conservative in that respect.
+//!
+//! The mask term depends on the catalog through `D`: a catalog whose polynomials have a large
+//! mean (all +127, say) makes `J V` large. The server therefore measures `S` and `D` of its own
+//! catalog at load time and picks the fastest prime and the narrowest response width that meet
+//! the target; [`CatalogNoiseStats::worst_case`] bounds every catalog of a dimension and a test
+//! checks that every d from 1 to 1024 meets 2^-64 even then.
+
+use crate::ntt::{ServerPrime, SERVER_PRIMES};
+use crate::params::{ParameterSet, VALUE_BOUND};
+use crate::response::MAX_RESPONSE_BITS;
+use crate::{Error, Result};
+
+/// Target: log2 of the largest acceptable failure probability per score.
+pub const TARGET_LOG2_FAILURE: f64 = -64.0;
+
+/// Safety factor on the key-dependent variance terms (see the module docs).
+const KEY_FACTOR: f64 = 2.0;
+
+/// Norms of a catalog's polynomials that the noise depends on (worst block).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CatalogNoiseStats {
+    /// `max_b sum_i ||V_{b,i}||^2`.
+    pub sum_sq: f64,
+    /// `max_b sum_i ||J V_{b,i}||^2`.
+    pub dc_sq: f64,
+}
+
+impl CatalogNoiseStats {
+    /// No items yet: the identity for [`CatalogNoiseStats::max`].
+    pub const ZERO: Self = Self {
+        sum_sq: 0.0,
+        dc_sq: 0.0,
+    };
+
+    /// A bound that holds for every catalog of dimension `dim`: every coefficient at 127 in
+    /// absolute value, and every coefficient of `J V` at its largest, `127 N`.
+    pub fn worst_case(params: &ParameterSet, dim: usize) -> Self {
+        let n = params.polynomial_size as f64;
+        let v = VALUE_BOUND as f64;
+        Self {
+            sum_sq: dim as f64 * n * v * v,
+            dc_sq: dim as f64 * n * (v * n) * (v * n),
+        }
+    }
+
+    /// The norms of one catalog polynomial (the values of one feature over one block's items).
+    pub fn of_polynomial(coefficients: impl Iterator<Item = i8> + Clone) -> Self {
+        let total: i64 = coefficients.clone().map(i64::from).sum();
+        let mut prefix = 0i64;
+        let mut sum_sq = 0f64;
+        let mut dc_sq = 0f64;
+        for c in coefficients {
+            let c = i64::from(c);
+            sum_sq += (c * c) as f64;
+            prefix += c;
+            // coefficient m of J*V (negacyclic): sum_{j<=m} V_j - sum_{j>m} V_j
+            let dc = (2 * prefix - total) as f64;
+            dc_sq += dc * dc;
+        }
+        Self { sum_sq, dc_sq }
+    }
+
+    /// Component-wise sum (the features of one block add up).
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            sum_sq: self.sum_sq + other.sum_sq,
+            dc_sq: self.dc_sq + other.dc_sq,
+        }
+    }
+
+    /// Component-wise maximum (the worst block bounds them all).
+    pub fn max(self, other: Self) -> Self {
+        Self {
+            sum_sq: self.sum_sq.max(other.sum_sq),
+            dc_sq: self.dc_sq.max(other.dc_sq),
+        }
+    }
+}
+
+/// The server's choices for one catalog, and the failure probability they give.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NoisePlan {
+    /// The prime the catalog is prepared and scored under.
+    pub prime: ServerPrime,
+    /// Bits per coefficient kept in responses.
+    pub response_bits: u32,
+    /// log2 of the failure probability per score (at most [`TARGET_LOG2_FAILURE`]).
+    pub log2_failure: f64,
+}
+
+/// Standard deviation, at the 2^64 scale, of the error of one decrypted score.
+pub fn error_std_dev(
+    params: &ParameterSet,
+    stats: &CatalogNoiseStats,
+    prime: ServerPrime,
+    response_bits: u32,
+) -> f64 {
+    let n = params.polynomial_size as f64;
+    let bound = 2f64.powi(params.noise_bound_log2 as i32 + 1) + 1.0;
+    let var_fresh = (bound * bound - 1.0) / 12.0;
+    let step = 2f64.powi(64 - params.upload_body_bits as i32);
+    let var_upload = (step * step - 1.0) / 12.0;
+    let r = 2f64.powi(64) / prime.modulus() as f64;
+    let var_switch_body = r * r / 12.0;
+    let var_switch_mask = r * r / 12.0 * KEY_FACTOR * (n / 4.0 * stats.sum_sq + stats.dc_sq / 4.0);
+    let resp = 2f64.powi(64 - response_bits as i32);
+    let var_response = resp * resp / 12.0 * (1.0 + KEY_FACTOR * n / 2.0);
+    let variance =
+        (var_fresh + var_upload + var_switch_body) * stats.sum_sq + var_switch_mask + var_response;
+    variance.sqrt()
+}
+
+/// log2 of (an upper bound on) the probability that one score decrypts wrongly.
+pub fn log2_failure(
+    params: &ParameterSet,
+    dim: usize,
+    stats: &CatalogNoiseStats,
+    prime: ServerPrime,
+    response_bits: u32,
+) -> Result<f64> {
+    let p = params.plaintext_bits(dim)?;
+    let half_delta = 2f64.powi(63 - p as i32);
+    let x = half_delta / error_std_dev(params, stats, prime, response_bits);
+    Ok(gaussian_tail_log2(x))
+}
+
+/// log2 of `exp(-x^2/2) / (x sqrt(pi/2))`, an upper bound on `P(|Z| >= x)` for a standard normal.
+fn gaussian_tail_log2(x: f64) -> f64 {
+    if x <= 1.0 {
+        return 0.0;
+    }
+    let ln = -x * x / 2.0 - (x * (std::f64::consts::PI / 2.0).sqrt()).ln();
+    (ln / std::f64::consts::LN_2).min(0.0)
+}
+
+/// Picks the prime and response width for a catalog: for each prime the narrowest width that
+/// meets the target (at most [`MAX_RESPONSE_BITS`]), then the fastest prime whose width is within
+/// one bit of the narrowest.
+pub fn choose(params: &ParameterSet, dim: usize, stats: &CatalogNoiseStats) -> Result<NoisePlan> {
+    let p = params.plaintext_bits(dim)?;
+    let mut candidates = Vec::new();
+    for prime in SERVER_PRIMES {
+        for bits in (p + 1)..=MAX_RESPONSE_BITS {
+            let log2_failure = log2_failure(params, dim, stats, prime, bits)?;
+            if log2_failure <= TARGET_LOG2_FAILURE {
+                candidates.push(NoisePlan {
+                    prime,
+                    response_bits: bits,
+                    log2_failure,
+                });
+                break;
+            }
+        }
+    }
+    let narrowest = candidates
+        .iter()
+        .map(|c| c.response_bits)
+        .min()
+        .ok_or(Error::NoiseBudget { dim })?;
+    candidates
+        .into_iter()
+        .find(|c| c.response_bits <= narrowest + 1)
+        .ok_or(Error::NoiseBudget { dim })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::V1_128;
+
+    #[test]
+    fn every_supported_dimension_meets_the_target_for_the_worst_catalog() {
+        for dim in 1..=V1_128.max_dim {
+            let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
+            let plan = choose(&V1_128, dim, &stats).unwrap();
+            assert!(
+                plan.log2_failure <= TARGET_LOG2_FAILURE,
+                "dim {dim}: {plan:?}"
+            );
+            assert!(
+                plan.response_bits <= MAX_RESPONSE_BITS,
+                "dim {dim}: {plan:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_random_catalog_at_64_dims_takes_the_fast_prime_and_narrow_responses() {
+        // uniform values in [-127, 127]: E[v^2] = 127*128/3, J V behaves like a random walk
+        let n = 2048.0;
+        let ev2 = 127.0 * 128.0 / 3.0;
+        let stats = CatalogNoiseStats {
+            sum_sq: 64.0 * n * ev2,
+            dc_sq: 64.0 * n * n * ev2,
+        };
+        let plan = choose(&V1_128, 64, &stats).unwrap();
+        assert_eq!(plan.prime, ServerPrime::Ifma50);
+        assert!(plan.response_bits <= 30, "{plan:?}");
+    }
+
+    #[test]
+    fn a_constant_catalog_needs_the_wide_prime_at_large_dimensions() {
+        let stats = CatalogNoiseStats::worst_case(&V1_128, 1024);
+        assert!(log2_failure(&V1_128, 1024, &stats, ServerPrime::Ifma50, 39).unwrap() > -64.0);
+        assert_eq!(
+            choose(&V1_128, 1024, &stats).unwrap().prime,
+            ServerPrime::Wide62
+        );
+    }
+
+    #[test]
+    fn polynomial_stats_match_a_direct_computation() {
+        let coeffs: Vec<i8> = vec![3, -1, 4, -1, 5];
+        let stats = CatalogNoiseStats::of_polynomial(coeffs.iter().copied());
+        assert_eq!(stats.sum_sq, 9.0 + 1.0 + 16.0 + 1.0 + 25.0);
+        // J*V coefficients: prefix - suffix
+        let total: i64 = 10;
+        let mut expected = 0.0;
+        let mut prefix = 0i64;
+        for c in &coeffs {
+            prefix += i64::from(*c);
+            let suffix = total - prefix;
+            expected += ((prefix - suffix) * (prefix - suffix)) as f64;
+        }
+        assert_eq!(stats.dc_sq, expected);
+    }
+
+    #[test]
+    fn failure_bound_is_monotone_in_width() {
+        let stats = CatalogNoiseStats::worst_case(&V1_128, 64);
+        let narrow = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 26).unwrap();
+        let wide = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 34).unwrap();
+        assert!(wide < narrow);
+    }
+
+    /// Prints the table in the crate docs: `cargo test -p veilrank-core noise_table -- --nocapture
+    /// --ignored`.
+    #[test]
+    #[ignore]
+    fn noise_table() {
+        for dim in [1, 16, 64, 128, 256, 512, 1024] {
+            let worst = CatalogNoiseStats::worst_case(&V1_128, dim);
+            let plan = choose(&V1_128, dim, &worst).unwrap();
+            println!(
+                "| {dim} | {} | {} | {} | {:.0} |",
+                V1_128.plaintext_bits(dim).unwrap(),
+                plan.prime.name(),
+                plan.response_bits,
+                plan.log2_failure
+            );
+        }
+    }
+}

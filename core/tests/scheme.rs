@@ -1,0 +1,147 @@
+//! The scheme end to end, without the network: every decrypted score equals the plaintext score.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use veilrank_core::noise::CatalogNoiseStats;
+use veilrank_core::ntt::ServerPrime;
+use veilrank_core::{plain, PreparedCatalog, Query, SecretKey, V1_128};
+
+fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<i8> {
+    (0..len).map(|_| rng.random_range(-127i8..=127)).collect()
+}
+
+fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]) -> f64 {
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, catalog_values).unwrap();
+    let query = Query::encrypt(key, query_values).unwrap();
+    let response = catalog.score(&query).unwrap();
+    let decrypted = response.decrypt_with_error(key, catalog.items()).unwrap();
+    let expected = plain::scores(catalog_values, dim, query_values);
+    assert_eq!(decrypted.scores.len(), expected.len());
+    if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
+        panic!(
+            "dim {dim}, {} items: item {i} decrypted {} expected {}",
+            catalog.items(),
+            decrypted.scores[i],
+            expected[i]
+        );
+    }
+    decrypted.max_error
+}
+
+#[test]
+fn random_catalogs_and_queries_decrypt_exactly() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for (dim, items) in [
+        (1, 1),
+        (1, 2049),
+        (3, 2047),
+        (8, 2048),
+        (16, 4097),
+        (64, 3000),
+    ] {
+        let catalog = random_values(&mut rng, dim * items);
+        let query = random_values(&mut rng, dim);
+        check(&key, &catalog, dim, &query);
+    }
+}
+
+#[test]
+fn extreme_vectors_decrypt_exactly() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for dim in [1, 64, 300] {
+        let items = 2100;
+        let random = random_values(&mut rng, dim * items);
+        for catalog in [vec![127i8; dim * items], vec![-127i8; dim * items], random] {
+            for query in [vec![127i8; dim], vec![-127i8; dim], vec![0i8; dim]] {
+                check(&key, &catalog, dim, &query);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_largest_dimension_decrypts_exactly_at_the_extremes() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let dim = V1_128.max_dim;
+    // a full block of +127: the largest mean, which the fast prime cannot carry at d = 1024
+    let items = V1_128.polynomial_size;
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &vec![127i8; dim * items]).unwrap();
+    assert_eq!(catalog.noise_plan().prime, ServerPrime::Wide62);
+    // a small catalog has small norms: the fast prime is safe for it
+    let small = PreparedCatalog::prepare(&V1_128, dim, &vec![127i8; dim * 10]).unwrap();
+    assert_eq!(small.noise_plan().prime, ServerPrime::Ifma50);
+    for value in [127i8, -127] {
+        let query = Query::encrypt(&key, &vec![value; dim]).unwrap();
+        let scores = catalog.score(&query).unwrap().decrypt(&key, items).unwrap();
+        assert!(scores
+            .iter()
+            .all(|&s| s == i32::from(value) * 127 * dim as i32));
+    }
+}
+
+/// Reports the worst decryption error over 100,000 random scores at d = 64, in units of Delta,
+/// next to the analysis' standard deviation; fails if it comes near the 0.5 failure point.
+#[test]
+fn observed_noise_is_far_below_the_failure_point() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (dim, items) = (64, 100_000);
+    let catalog_values = random_values(&mut rng, dim * items);
+    let query_values = random_values(&mut rng, dim);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
+    let plan = *catalog.noise_plan();
+    let max_error = check(&key, &catalog_values, dim, &query_values);
+    let delta = 2f64.powi(V1_128.delta_log2(dim).unwrap() as i32);
+    let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
+    let sigma_worst =
+        veilrank_core::noise::error_std_dev(&V1_128, &stats, plan.prime, plan.response_bits)
+            / delta;
+    println!(
+        "d={dim} items={items} prime={} response_bits={} log2_failure_bound={:.1} \
+         max_observed_error={max_error:.4} Delta (analysis sigma, worst catalog: {sigma_worst:.4} Delta)",
+        plan.prime.name(),
+        plan.response_bits,
+        plan.log2_failure
+    );
+    assert!(max_error < 0.25, "max error {max_error} Delta");
+}
+
+#[test]
+fn a_key_decrypts_only_its_own_scores() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let other = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let dim = 16;
+    let catalog_values = random_values(&mut rng, dim * 500);
+    let query_values = random_values(&mut rng, dim);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
+    let response = catalog
+        .score(&Query::encrypt(&key, &query_values).unwrap())
+        .unwrap();
+    let expected = plain::scores(&catalog_values, dim, &query_values);
+    let wrong = response.decrypt(&other, 500).unwrap();
+    let agreeing = wrong.iter().zip(&expected).filter(|(a, b)| a == b).count();
+    assert!(
+        agreeing < 10,
+        "{agreeing} of 500 scores readable with another key"
+    );
+}
+
+#[test]
+fn queries_of_another_dimension_are_rejected() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let catalog = PreparedCatalog::prepare(&V1_128, 4, &[1i8; 40]).unwrap();
+    let query = Query::encrypt(&key, &[1i8; 5]).unwrap();
+    assert!(matches!(
+        catalog.score(&query),
+        Err(veilrank_core::Error::DimensionMismatch {
+            expected: 4,
+            found: 5
+        })
+    ));
+}

@@ -1,0 +1,111 @@
+//! A catalog as the server serves it: public metadata, quantized once, prepared for scoring.
+
+use std::sync::OnceLock;
+
+use veilrank_core::quantize::{quantize_with_scale, scale_for};
+use veilrank_core::wire::{self, CatalogRef, ContentVersion};
+use veilrank_core::{ParameterSet, PreparedCatalog};
+
+use veilrank_core::api::{ItemInfo, Topic};
+
+use crate::catalog_file::RawCatalog;
+use crate::error::{Result, ServerError};
+
+/// A served catalog. Metadata is available at once; the prepared form when preparation ends.
+pub struct ServedCatalog {
+    /// Id and content version, as messages name them.
+    pub reference: CatalogRef,
+    /// The parameter set.
+    pub params: ParameterSet,
+    /// The items' dimension.
+    pub dim: usize,
+    /// The one quantization scale of every item vector.
+    pub scale: f32,
+    /// Items in catalog order (the order of scores).
+    pub items: Vec<ItemInfo>,
+    /// Named directions clients may build preferences from.
+    pub topics: Vec<Topic>,
+    quantized: Vec<i8>,
+    prepared: OnceLock<PreparedCatalog>,
+}
+
+impl ServedCatalog {
+    /// Quantizes a validated catalog and computes its content version (fast); preparation is
+    /// [`Self::prepare`].
+    pub fn new(id: &str, raw: RawCatalog, params: ParameterSet) -> Result<Self> {
+        let prepare_error = |source| ServerError::Prepare {
+            id: id.to_string(),
+            source,
+        };
+        if id.is_empty() || id.len() > wire::MAX_CATALOG_ID_LEN {
+            return Err(prepare_error(veilrank_core::Error::Malformed(format!(
+                "catalog id must be 1 to {} bytes",
+                wire::MAX_CATALOG_ID_LEN
+            ))));
+        }
+        params.check_dim(raw.dim).map_err(prepare_error)?;
+        let scale =
+            scale_for(raw.items.iter().flat_map(|i| i.vector.iter())).map_err(prepare_error)?;
+        let mut quantized = Vec::with_capacity(raw.items.len() * raw.dim);
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"veilrank-catalog-v1");
+        hasher.update(&(raw.dim as u64).to_le_bytes());
+        hasher.update(&scale.to_le_bytes());
+        let mut items = Vec::with_capacity(raw.items.len());
+        for item in raw.items {
+            let q = quantize_with_scale(&item.vector, scale).map_err(prepare_error)?;
+            for text in [&item.id, &item.title] {
+                hasher.update(&(text.len() as u64).to_le_bytes());
+                hasher.update(text.as_bytes());
+            }
+            hasher.update(&q.iter().map(|&v| v as u8).collect::<Vec<u8>>());
+            quantized.extend_from_slice(&q);
+            items.push(ItemInfo {
+                id: item.id,
+                title: item.title,
+            });
+        }
+        Ok(Self {
+            reference: CatalogRef {
+                id: id.to_string(),
+                version: ContentVersion(*hasher.finalize().as_bytes()),
+            },
+            params,
+            dim: raw.dim,
+            scale,
+            items,
+            topics: raw.topics,
+            quantized,
+            prepared: OnceLock::new(),
+        })
+    }
+
+    /// Moves the catalog into the transform domain (CPU-heavy: call off the async executor).
+    pub fn prepare(&self) -> Result<&PreparedCatalog> {
+        if let Some(prepared) = self.prepared.get() {
+            return Ok(prepared);
+        }
+        let prepared = PreparedCatalog::prepare(&self.params, self.dim, &self.quantized).map_err(
+            |source| ServerError::Prepare {
+                id: self.reference.id.clone(),
+                source,
+            },
+        )?;
+        Ok(self.prepared.get_or_init(|| prepared))
+    }
+
+    /// The prepared form, once ready.
+    pub fn prepared(&self) -> Option<&PreparedCatalog> {
+        self.prepared.get()
+    }
+
+    /// The quantized vectors, item-major (public data: the catalog is public).
+    pub fn quantized(&self) -> &[i8] {
+        &self.quantized
+    }
+
+    /// The largest query body this catalog accepts.
+    pub fn query_size_limit(&self) -> usize {
+        wire::query_size_limit(&self.params, self.dim)
+    }
+}

@@ -1,0 +1,18 @@
+//! veilrank's HTTP service: scores encrypted preference vectors against a catalog without
+//! learning the preferences, the scores or the ranking.
+//!
+//! The binary `veilrank-server` wraps [`app::start`]; tests and the `veilrank demo` command start
+//! the same server in-process.
+
+pub mod app;
+pub mod catalog;
+pub mod catalog_file;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod routes;
+pub mod state;
+
+pub use app::{load_catalog, router, start, RunningServer};
+pub use config::Config;
+pub use error::{AppError, ServerError};

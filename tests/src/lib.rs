@@ -1,0 +1,57 @@
+//! Helpers for veilrank's end-to-end tests: in-process servers on loopback port 0 with
+//! catalogs whose quantization is exact, so results can be compared with plaintext integers.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use veilrank_server::catalog_file::{RawCatalog, RawItem};
+use veilrank_server::{Config, RunningServer};
+
+/// A catalog of integer vectors in [-127, 127] in which some value is +-127, so that the
+/// catalog's quantization scale is 1 and its quantized values are the integers themselves.
+pub fn integer_catalog(dim: usize, values: Vec<i8>) -> RawCatalog {
+    assert_eq!(values.len() % dim, 0);
+    assert!(
+        values.iter().any(|v| v.unsigned_abs() == 127),
+        "needs a +-127 for scale 1"
+    );
+    let items = values
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, row)| RawItem {
+            id: format!("i{i}"),
+            title: format!("item {i}"),
+            vector: row.iter().map(|&v| f32::from(v)).collect(),
+        })
+        .collect();
+    RawCatalog {
+        dim,
+        items,
+        topics: Vec::new(),
+    }
+}
+
+/// Random values in [-127, 127], the first set to 127.
+pub fn random_values(seed: u64, len: usize) -> Vec<i8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut v: Vec<i8> = (0..len).map(|_| rng.random_range(-127i8..=127)).collect();
+    if let Some(first) = v.first_mut() {
+        *first = 127;
+    }
+    v
+}
+
+/// Starts a server on a free loopback port with `catalog` and waits until it is ready.
+pub async fn serve(catalog: RawCatalog) -> RunningServer {
+    let config = Config {
+        addr: "127.0.0.1:0".parse().expect("literal address"),
+        ..Config::demo()
+    };
+    let catalog =
+        veilrank_server::catalog::ServedCatalog::new("test", catalog, veilrank_core::V1_128)
+            .expect("valid test catalog");
+    let mut server = veilrank_server::start(&config, catalog)
+        .await
+        .expect("server starts");
+    server.ready().await.expect("catalog prepares");
+    server
+}
