@@ -34,9 +34,12 @@ fn scoring(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("encrypted", format!("{threads}t")), |b| {
             b.iter(|| pool.install(|| catalog.score(black_box(&query)).expect("score")))
         });
-        let expanded = query
-            .expand(&V1_128, DIM, catalog.noise_plan().prime)
-            .expect("expand");
+        let prime = catalog.noise_plan().prime;
+        group.bench_function(
+            BenchmarkId::new("expand_query", format!("{threads}t")),
+            |b| b.iter(|| pool.install(|| query.expand(&V1_128, DIM, prime).expect("expand"))),
+        );
+        let expanded = query.expand(&V1_128, DIM, prime).expect("expand");
         group.bench_function(
             BenchmarkId::new("encrypted_kernel", format!("{threads}t")),
             |b| {

@@ -8,6 +8,7 @@
 use rayon::prelude::*;
 
 use crate::bitpack;
+use crate::kernel::{self, Kernel};
 use crate::noise::{self, CatalogNoiseStats, NoisePlan};
 use crate::ntt::from_signed;
 use crate::params::ParameterSet;
@@ -24,7 +25,7 @@ pub struct PreparedCatalog {
     dim: usize,
     items: usize,
     plan: NoisePlan,
-    /// `blocks * dim * N` values: block-major, then feature, then coefficient.
+    /// `blocks * dim * N` values: per block, the tiled layout of [`kernel`].
     ntt: Vec<u64>,
 }
 
@@ -75,14 +76,19 @@ impl PreparedCatalog {
         let q = plan.prime.modulus();
         let ntt_plan = plan.prime.plan();
         let mut ntt = vec![0u64; blocks * dim * n];
-        ntt.par_chunks_mut(n).enumerate().for_each(|(index, poly)| {
-            let (b, i) = (index / dim, index % dim);
-            for (j, c) in poly.iter_mut().enumerate() {
-                *c = from_signed(i64::from(coefficient(b, i, j)), q);
-            }
-            ntt_plan.fwd(poly);
-            ntt_plan.normalize(poly);
-        });
+        ntt.par_chunks_mut(dim * n)
+            .enumerate()
+            .for_each(|(b, tiled)| {
+                let mut polys = vec![0u64; dim * n];
+                for (i, poly) in polys.chunks_exact_mut(n).enumerate() {
+                    for (j, c) in poly.iter_mut().enumerate() {
+                        *c = from_signed(i64::from(coefficient(b, i, j)), q);
+                    }
+                    ntt_plan.fwd(poly);
+                    ntt_plan.normalize(poly);
+                }
+                kernel::interleave(&polys, dim, n, tiled);
+            });
         Ok(Self {
             params: *params,
             dim,
@@ -129,8 +135,9 @@ impl PreparedCatalog {
     }
 
     /// Scores an expanded query: per block, multiply-accumulate over the features in the
-    /// transform domain, transform back, switch to the response width. Blocks run in parallel
-    /// on the current rayon pool. The work done depends only on the sizes, never on values.
+    /// transform domain ([`kernel`]), transform back, switch to the response width. Groups of
+    /// blocks run in parallel on the current rayon pool; each group reuses every query tile from
+    /// L1 for all its blocks. The work done depends only on the sizes, never on values.
     pub fn score_expanded(&self, query: &ExpandedQuery) -> Result<Response> {
         if query.dim != self.dim {
             return Err(Error::DimensionMismatch {
@@ -144,42 +151,55 @@ impl PreparedCatalog {
             ));
         }
         let n = self.params.polynomial_size;
-        let plan = self.plan.prime.plan();
-        let q = self.plan.prime.modulus();
-        let bits = self.plan.response_bits;
-        let to_bits = 2f64.powi(bits as i32) / q as f64;
-        let bit_mask = (1u64 << bits) - 1;
-        let blocks: Vec<serde_bytes::ByteBuf> = self
+        let dim = self.dim;
+        let blocks = self.blocks();
+        // enough groups to keep every thread busy, few enough to reuse each query tile
+        let groups = (rayon::current_num_threads() * 2).clamp(1, blocks);
+        let group_blocks = blocks.div_ceil(groups);
+        let kernel = Kernel::for_prime(self.plan.prime);
+
+        let responses: Vec<Vec<serde_bytes::ByteBuf>> = self
             .ntt
-            .par_chunks(self.dim * n)
+            .par_chunks(group_blocks * dim * n)
             .enumerate()
-            .map(|(b, block)| {
-                let mut acc = vec![0u64; 2 * n];
-                let (acc_mask, acc_body) = acc.split_at_mut(n);
-                for (v, ct) in block.chunks_exact(n).zip(query.polys.chunks_exact(2 * n)) {
-                    let (mask, body) = ct.split_at(n);
-                    plan.mul_accumulate(acc_mask, mask, v);
-                    plan.mul_accumulate(acc_body, body, v);
-                }
-                plan.inv(acc_mask);
-                plan.inv(acc_body);
-                let in_block = (self.items - b * n).min(n);
-                // q -> 2^bits: round(x * 2^bits / q); f64 is exact to 2^-18 of a unit here
-                let switch = |x: u64| ((x as f64 * to_bits).round() as u64) & bit_mask;
-                let values: Vec<u64> = acc_mask
-                    .iter()
-                    .chain(&acc_body[..in_block])
-                    .map(|&x| switch(x))
-                    .collect();
-                serde_bytes::ByteBuf::from(bitpack::pack(&values, bits))
+            .map(|(g, catalog)| {
+                let in_group = catalog.len() / (dim * n);
+                // per block: the mask accumulator, then the body accumulator
+                let mut acc = vec![0u64; in_group * 2 * n];
+                kernel.run(&query.polys, catalog, dim, n, &mut acc);
+                acc.chunks_exact_mut(2 * n)
+                    .enumerate()
+                    .map(|(k, acc)| self.finish_block(g * group_blocks + k, acc))
+                    .collect()
             })
             .collect();
         Ok(Response {
-            bits: bits as u8,
+            bits: self.plan.response_bits as u8,
             dim: self.dim as u32,
             items: self.items as u32,
-            blocks,
+            blocks: responses.into_iter().flatten().collect(),
         })
+    }
+
+    /// Back from the transform domain, switched to the response width and packed: the block's
+    /// N mask coefficients, then one body coefficient per item of the block.
+    fn finish_block(&self, block: usize, acc: &mut [u64]) -> serde_bytes::ByteBuf {
+        let n = self.params.polynomial_size;
+        let plan = self.plan.prime.plan();
+        let bits = self.plan.response_bits;
+        // q -> 2^bits: round(x * 2^bits / q); f64 is exact to 2^-18 of a unit here
+        let to_bits = 2f64.powi(bits as i32) / self.plan.prime.modulus() as f64;
+        let bit_mask = (1u64 << bits) - 1;
+        let (acc_mask, acc_body) = acc.split_at_mut(n);
+        plan.inv(acc_mask);
+        plan.inv(acc_body);
+        let in_block = (self.items - block * n).min(n);
+        let values: Vec<u64> = acc_mask
+            .iter()
+            .chain(&acc_body[..in_block])
+            .map(|&x| ((x as f64 * to_bits).round() as u64) & bit_mask)
+            .collect();
+        serde_bytes::ByteBuf::from(bitpack::pack(&values, bits))
     }
 }
 

@@ -4,6 +4,7 @@ pub mod api;
 pub mod bitpack;
 pub mod catalog;
 mod error;
+mod kernel;
 pub mod key;
 pub mod noise;
 pub mod ntt;

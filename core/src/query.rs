@@ -11,6 +11,7 @@ use tfhe::core_crypto::prelude::{
 use zeroize::Zeroizing;
 
 use crate::bitpack;
+use crate::kernel;
 use crate::key::SecretKey;
 use crate::ntt::{switch_from_native, ServerPrime};
 use crate::params::ParameterSet;
@@ -142,16 +143,19 @@ impl Query {
         let n = params.polynomial_size;
         let dim = self.dim as usize;
         let shift = 64 - params.upload_body_bits;
-        let bodies = bitpack::unpack(&self.bodies, params.upload_body_bits, dim * n)?;
+        // N bodies of 48 bits are a whole number of bytes: each feature unpacks on its own
+        let feature_bytes = bitpack::packed_len(n, params.upload_body_bits);
+        debug_assert_eq!(feature_bytes * 8, n * params.upload_body_bits as usize);
         let q = prime.modulus();
         let plan = prime.plan();
 
         let mut polys = vec![0u64; dim * 2 * n];
         polys
             .par_chunks_mut(2 * n)
-            .zip(bodies.par_chunks(n).zip(&self.seeds))
-            .for_each(|(out, (body, &seed))| {
-                let body: Vec<u64> = body.iter().map(|&b| b << shift).collect();
+            .zip(self.bodies.par_chunks(feature_bytes).zip(&self.seeds))
+            .try_for_each(|(out, (packed, &seed))| {
+                let mut body = bitpack::unpack(packed, params.upload_body_bits, n)?;
+                body.iter_mut().for_each(|b| *b <<= shift);
                 let seeded = SeededGlweCiphertextList::from_container(
                     body,
                     GlweSize(params.glwe_dimension + 1),
@@ -167,12 +171,20 @@ impl Query {
                 let (mask, body) = out.split_at_mut(n);
                 plan.fwd(mask);
                 plan.fwd(body);
-            });
-        Ok(ExpandedQuery { prime, dim, polys })
+                Ok::<_, Error>(())
+            })?;
+        let mut tiled = vec![0u64; polys.len()];
+        kernel::interleave(&polys, 2 * dim, n, &mut tiled);
+        Ok(ExpandedQuery {
+            prime,
+            dim,
+            polys: tiled,
+        })
     }
 }
 
-/// A query in the transform domain of a server prime: per feature, the mask then the body.
+/// A query in the transform domain of a server prime, in the tiled layout of the kernel: per
+/// tile, per feature, the mask's then the body's coefficients.
 pub struct ExpandedQuery {
     pub(crate) prime: ServerPrime,
     pub(crate) dim: usize,
