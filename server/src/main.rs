@@ -1,15 +1,20 @@
 //! `veilrank-server`: serve a catalog (the demo catalog by default) until SIGTERM or Ctrl-C.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use veilrank_server::{app, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // logs on stderr, coloured only for a person at a terminal
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = Config::parse();
     match run(config).await {
