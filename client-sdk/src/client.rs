@@ -201,10 +201,18 @@ impl Client {
         report.bytes_received = bytes.len();
 
         let started = Instant::now();
-        let (decrypt_key, catalog, items) =
-            (key.clone(), self.catalog.clone(), self.manifest.item_count);
+        let (decrypt_key, catalog) = (key.clone(), self.catalog.clone());
+        let (items, dim) = (self.manifest.item_count, self.manifest.dimension);
         let raw = blocking(move || {
             let response = wire::decode_response(&V1_128, &catalog, items, &bytes)?;
+            // a response for another dimension would decode under the wrong Delta
+            if response.dim as usize != dim {
+                return Err(veilrank_core::Error::DimensionMismatch {
+                    expected: dim,
+                    found: response.dim as usize,
+                }
+                .into());
+            }
             Ok(response.decrypt(&decrypt_key, items)?)
         })
         .await?;

@@ -36,14 +36,7 @@ fn keygen_writes_a_key_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recommend_prints_the_plaintext_ranking_as_json() {
-    let config = veilrank_server::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        demo_items: 3000,
-        ..veilrank_server::Config::demo()
-    };
-    let catalog = veilrank_server::load_catalog(&config).unwrap();
-    let mut server = veilrank_server::start(&config, catalog).await.unwrap();
-    server.ready().await.unwrap();
+    let server = veilrank_server::start_demo_on_loopback(3000).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = server.url();
 

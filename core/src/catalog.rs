@@ -25,6 +25,8 @@ pub struct PreparedCatalog {
     dim: usize,
     items: usize,
     plan: NoisePlan,
+    /// The kernel for the plan's prime on this CPU, chosen once.
+    kernel: Kernel,
     /// `blocks * dim * N` values: per block, the tiled layout of [`kernel`].
     ntt: Vec<u64>,
 }
@@ -94,6 +96,7 @@ impl PreparedCatalog {
             dim,
             items,
             plan,
+            kernel: Kernel::for_prime(plan.prime),
             ntt,
         })
     }
@@ -156,7 +159,7 @@ impl PreparedCatalog {
         // enough groups to keep every thread busy, few enough to reuse each query tile
         let groups = (rayon::current_num_threads() * 2).clamp(1, blocks);
         let group_blocks = blocks.div_ceil(groups);
-        let kernel = Kernel::for_prime(self.plan.prime);
+        let kernel = self.kernel;
 
         let responses: Vec<Vec<serde_bytes::ByteBuf>> = self
             .ntt

@@ -167,6 +167,20 @@ pub async fn start(config: &Config, catalog: ServedCatalog) -> Result<RunningSer
     })
 }
 
+/// Starts the demo catalog with `items` items on a free loopback port and waits until it is
+/// ready: what `veilrank demo` and the tests run.
+pub async fn start_demo_on_loopback(items: usize) -> Result<RunningServer> {
+    let config = Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        demo_items: items,
+        ..Config::demo()
+    };
+    let catalog = load_catalog(&config)?;
+    let mut server = start(&config, catalog).await?;
+    server.ready().await?;
+    Ok(server)
+}
+
 /// Serves until `shutdown` resolves, then drains requests in flight.
 pub async fn serve(
     listener: TcpListener,

@@ -13,6 +13,6 @@ pub mod error;
 pub mod routes;
 pub mod state;
 
-pub use app::{load_catalog, router, start, RunningServer};
+pub use app::{load_catalog, router, start, start_demo_on_loopback, RunningServer};
 pub use config::Config;
 pub use error::{AppError, ServerError};

@@ -100,14 +100,7 @@ async fn ranking_equals_the_plaintext_ranking_with_ties_by_position() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_catalog_recommends_what_the_user_likes() {
-    let config = veilrank_server::Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        demo_items: 5000,
-        ..veilrank_server::Config::demo()
-    };
-    let catalog = veilrank_server::load_catalog(&config).unwrap();
-    let mut server = veilrank_server::start(&config, catalog).await.unwrap();
-    server.ready().await.unwrap();
+    let server = veilrank_server::start_demo_on_loopback(5000).await.unwrap();
     let client = connect(&server.url()).await;
     let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
     let prefs = client.preferences_from_topics(&["jazz"]).unwrap();

@@ -133,16 +133,9 @@ async fn recommend(args: Recommend) -> AnyResult {
 }
 
 async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
-    let config = veilrank_server::Config {
-        addr: "127.0.0.1:0".parse()?,
-        demo_items: items,
-        ..veilrank_server::Config::demo()
-    };
     println!("veilrank demo: a server and an app in one process, talking HTTP over loopback\n");
     let started = Instant::now();
-    let catalog = veilrank_server::load_catalog(&config)?;
-    let mut server = veilrank_server::start(&config, catalog).await?;
-    server.ready().await?;
+    let server = veilrank_server::start_demo_on_loopback(items).await?;
     let prepared = server
         .state
         .catalog
