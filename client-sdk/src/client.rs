@@ -1,13 +1,15 @@
 //! The HTTP client: manifest, encryption, scoring, decryption, ranking.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
-use veilrank_core::api::{ErrorBody, ItemInfo, ItemsPage, Manifest};
+use veilrank_core::api::{ErrorBody, ItemInfo, ItemsPage, Manifest, ProfileCreated, ProfileInfo};
 use veilrank_core::quantize::{dequantize_score, quantize};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::{rank, Query, SecretKey, V1_128};
+
+use zeroize::Zeroizing;
 
 use crate::error::{ClientError, Result};
 
@@ -49,7 +51,6 @@ pub struct Report {
 }
 
 /// Decrypted scores of every item.
-#[derive(Clone, Debug)]
 pub struct Scores {
     /// Exact integer scores, in catalog order.
     pub raw: Vec<i32>,
@@ -57,6 +58,26 @@ pub struct Scores {
     pub query_scale: f32,
     /// Timings and sizes.
     pub report: Report,
+    /// The catalog version they were scored on.
+    view: Arc<View>,
+}
+
+impl std::fmt::Debug for Scores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scores")
+            .field("items", &self.raw.len())
+            .field("query_scale", &self.query_scale)
+            .field("report", &self.report)
+            .field("content_version", &self.content_version())
+            .finish()
+    }
+}
+
+impl Scores {
+    /// The content version of the catalog the scores are for.
+    pub fn content_version(&self) -> &str {
+        &self.view.manifest.content_version
+    }
 }
 
 /// The answer to [`Client::recommend`].
@@ -68,26 +89,87 @@ pub struct Recommendations {
     pub report: Report,
 }
 
-/// A connection to one veilrank server and its catalog.
-pub struct Client {
-    http: reqwest::Client,
-    base: String,
+/// How to connect: which catalog, with which API key, how long to wait for a server that is
+/// still preparing.
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// The catalog to use; the server's default catalog when `None`.
+    pub catalog: Option<String>,
+    /// The app's API key, sent as `x-api-key`, when the server asks for one.
+    pub api_key: Option<String>,
+    /// How long to wait for a server whose catalog is still being prepared.
+    pub ready_timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("catalog", &self.catalog)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("ready_timeout", &self.ready_timeout)
+            .finish()
+    }
+}
+
+/// One version of the catalog as the client knows it: its manifest and, once fetched, its items.
+struct View {
     manifest: Manifest,
     catalog: CatalogRef,
     items: OnceCell<Arc<Vec<ItemInfo>>>,
 }
 
+/// A connection to one veilrank server and one of its catalogs.
+///
+/// When the server replaces the catalog, the next response names the new version; the client
+/// then fetches the new manifest (and items, when it ranks) before it decrypts, so a catalog
+/// update costs no failed request.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    /// `/v1/catalogs/{id}` of the catalog in use.
+    catalog_path: String,
+    /// The current version, and the one before it (responses to queries sent just before a
+    /// replacement still name it).
+    view: RwLock<(Arc<View>, Option<Arc<View>>)>,
+}
+
 impl Client {
-    /// Connects: fetches the manifest and checks that the server speaks this SDK's parameter
-    /// set. Waits up to `ready_timeout` for a server that is still preparing its catalog.
+    /// Connects to the server's default catalog: fetches the manifest and checks that the server
+    /// speaks this SDK's parameter set. Waits up to `ready_timeout` for a server that is still
+    /// preparing its catalog.
     pub async fn connect(base_url: &str, ready_timeout: Duration) -> Result<Self> {
+        Self::connect_with(
+            base_url,
+            ConnectOptions {
+                ready_timeout,
+                ..ConnectOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Connects with [`ConnectOptions`]: a named catalog, an API key.
+    pub async fn connect_with(base_url: &str, options: ConnectOptions) -> Result<Self> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(key) = &options.api_key {
+            let mut value = reqwest::header::HeaderValue::from_str(key).map_err(|_| {
+                ClientError::InvalidPreferences("the API key is not a valid header value".into())
+            })?;
+            value.set_sensitive(true);
+            headers.insert("x-api-key", value);
+        }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
+            .default_headers(headers)
             .build()?;
         let base = base_url.trim_end_matches('/').to_string();
-        let deadline = Instant::now() + ready_timeout;
+        let manifest_url = match &options.catalog {
+            Some(id) => format!("{base}/v1/catalogs/{id}"),
+            None => format!("{base}/v1/catalog"),
+        };
+        let deadline = Instant::now() + options.ready_timeout;
         let manifest: Manifest = loop {
-            let response = http.get(format!("{base}/v1/catalog")).send().await?;
+            let response = http.get(&manifest_url).send().await?;
             if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE
                 && Instant::now() < deadline
             {
@@ -96,51 +178,49 @@ impl Client {
             }
             break json_or_error(response).await?;
         };
-        let ours = V1_128.fingerprint().to_hex();
-        if manifest.parameters.fingerprint != ours {
-            return Err(ClientError::ParameterMismatch {
-                server: manifest.parameters.fingerprint.clone(),
-                client: ours,
-            });
-        }
-        V1_128.check_dim(manifest.dimension)?;
-        let catalog = CatalogRef {
-            id: manifest.id.clone(),
-            version: ContentVersion::from_hex(&manifest.content_version)?,
-        };
+        let view = View::try_new(manifest)?;
         Ok(Self {
             http,
+            catalog_path: format!("{base}/v1/catalogs/{}", view.manifest.id),
             base,
-            manifest,
-            catalog,
-            items: OnceCell::new(),
+            view: RwLock::new((Arc::new(view), None)),
         })
     }
 
-    /// The catalog manifest fetched at connection.
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
+    fn view(&self) -> Arc<View> {
+        self.view
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone()
+    }
+
+    /// The catalog manifest as last fetched.
+    pub fn manifest(&self) -> Manifest {
+        self.view().manifest.clone()
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
     }
 
     /// A preference vector that likes the named topics equally (their sum).
     pub fn preferences_from_topics(&self, names: &[&str]) -> Result<Vec<f32>> {
+        let view = self.view();
+        let manifest = &view.manifest;
         if names.is_empty() {
             return Err(ClientError::InvalidPreferences("no topics named".into()));
         }
-        let mut prefs = vec![0f32; self.manifest.dimension];
+        let mut prefs = vec![0f32; manifest.dimension];
         for name in names {
-            let topic = self
-                .manifest
+            let topic = manifest
                 .topics
                 .iter()
                 .find(|t| t.name.eq_ignore_ascii_case(name.trim()))
                 .ok_or_else(|| {
-                    let known: Vec<&str> = self
-                        .manifest
-                        .topics
-                        .iter()
-                        .map(|t| t.name.as_str())
-                        .collect();
+                    let known: Vec<&str> =
+                        manifest.topics.iter().map(|t| t.name.as_str()).collect();
                     ClientError::InvalidPreferences(format!(
                         "unknown topic {name:?}; this catalog has: {}",
                         if known.is_empty() {
@@ -157,39 +237,38 @@ impl Client {
         Ok(prefs)
     }
 
-    /// Encrypts `prefs`, has every item scored on the ciphertext, and decrypts the scores.
-    /// Encryption and decryption run on the blocking pool.
-    pub async fn score(&self, key: &Arc<SecretKey>, prefs: &[f32]) -> Result<Scores> {
-        if prefs.len() != self.manifest.dimension {
+    /// Quantizes and encrypts `prefs` for the current catalog (on the blocking pool): the
+    /// message body, and the query's quantization scale.
+    async fn encrypt(&self, key: &Arc<SecretKey>, prefs: &[f32]) -> Result<(Vec<u8>, f32)> {
+        let view = self.view();
+        if prefs.len() != view.manifest.dimension {
             return Err(ClientError::InvalidPreferences(format!(
                 "{} values, the catalog's dimension is {}",
                 prefs.len(),
-                self.manifest.dimension
+                view.manifest.dimension
             )));
         }
-        let mut report = Report::default();
-        let started = Instant::now();
         let quantized = quantize(prefs)?;
         let query_scale = quantized.scale;
-        let (encrypt_key, catalog) = (key.clone(), self.catalog.clone());
+        let (key, catalog) = (key.clone(), view.catalog.clone());
         let body = blocking(move || {
-            let query = Query::encrypt(&encrypt_key, &quantized.values)?;
+            let query = Query::encrypt(&key, &quantized.values)?;
             Ok(wire::encode_query(&V1_128, &catalog, &query)?)
         })
         .await?;
-        report.encrypt = started.elapsed();
-        report.bytes_sent = body.len();
+        Ok((body, query_scale))
+    }
 
+    /// Sends a request whose answer is encrypted scores; fills the round trip of `report`.
+    async fn fetch_scores(
+        &self,
+        request: reqwest::RequestBuilder,
+        report: &mut Report,
+    ) -> Result<Vec<u8>> {
         let started = Instant::now();
-        let response = self
-            .http
-            .post(format!("{}/v1/score", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body)
-            .send()
-            .await?;
+        let response = request.send().await?;
         if !response.status().is_success() {
-            return Err(self.server_error(response).await);
+            return Err(server_error(response).await);
         }
         report.server = response
             .headers()
@@ -199,10 +278,51 @@ impl Client {
         let bytes = response.bytes().await?;
         report.round_trip = started.elapsed();
         report.bytes_received = bytes.len();
+        Ok(bytes.to_vec())
+    }
 
+    /// The view a response was scored on: the current one, or the catalog's new version,
+    /// fetched now.
+    async fn view_of(&self, response: &[u8]) -> Result<Arc<View>> {
+        let header = wire::peek(response)?;
+        let known = |views: &(Arc<View>, Option<Arc<View>>)| {
+            std::iter::once(&views.0)
+                .chain(views.1.as_ref())
+                .find(|v| v.catalog == header.catalog)
+                .cloned()
+        };
+        if let Some(view) = known(&self.view.read().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(view);
+        }
+        let response = self.http.get(&self.catalog_path).send().await?;
+        let fresh = View::try_new(json_or_error(response).await?)?;
+        if fresh.catalog != header.catalog {
+            return Err(ClientError::CatalogChanged {
+                current: fresh.manifest.content_version.clone(),
+            });
+        }
+        let mut views = self.view.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(view) = known(&views) {
+            return Ok(view); // another request fetched it meanwhile
+        }
+        let fresh = Arc::new(fresh);
+        let previous = std::mem::replace(&mut views.0, fresh.clone());
+        views.1 = Some(previous);
+        Ok(fresh)
+    }
+
+    /// Decrypts a response (on the blocking pool) against the catalog version it names.
+    async fn decrypt(
+        &self,
+        key: &Arc<SecretKey>,
+        bytes: Vec<u8>,
+        query_scale: f32,
+        mut report: Report,
+    ) -> Result<Scores> {
+        let view = self.view_of(&bytes).await?;
         let started = Instant::now();
-        let (decrypt_key, catalog) = (key.clone(), self.catalog.clone());
-        let (items, dim) = (self.manifest.item_count, self.manifest.dimension);
+        let (key, catalog) = (key.clone(), view.catalog.clone());
+        let (items, dim) = (view.manifest.item_count, view.manifest.dimension);
         let raw = blocking(move || {
             let response = wire::decode_response(&V1_128, &catalog, items, &bytes)?;
             // a response for another dimension would decode under the wrong Delta
@@ -213,7 +333,7 @@ impl Client {
                 }
                 .into());
             }
-            Ok(response.decrypt(&decrypt_key, items)?)
+            Ok(response.decrypt(&key, items)?)
         })
         .await?;
         report.decrypt = started.elapsed();
@@ -221,7 +341,25 @@ impl Client {
             raw,
             query_scale,
             report,
+            view,
         })
+    }
+
+    /// Encrypts `prefs`, has every item scored on the ciphertext, and decrypts the scores.
+    /// Encryption and decryption run on the blocking pool.
+    pub async fn score(&self, key: &Arc<SecretKey>, prefs: &[f32]) -> Result<Scores> {
+        let mut report = Report::default();
+        let started = Instant::now();
+        let (body, query_scale) = self.encrypt(key, prefs).await?;
+        report.encrypt = started.elapsed();
+        report.bytes_sent = body.len();
+        let request = self
+            .http
+            .post(format!("{}/score", self.catalog_path))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body);
+        let bytes = self.fetch_scores(request, &mut report).await?;
+        self.decrypt(key, bytes, query_scale, report).await
     }
 
     /// The `k` best items for `prefs`, best first; ties go to the earlier catalog item.
@@ -231,16 +369,23 @@ impl Client {
         prefs: &[f32],
         k: usize,
     ) -> Result<Recommendations> {
-        let items = self.items().await?;
+        let scores = self.score(key, prefs).await?;
+        self.rank(scores, k).await
+    }
+
+    /// Ranks decrypted scores against the items of the catalog version they were scored on.
+    async fn rank(&self, scores: Scores, k: usize) -> Result<Recommendations> {
         let Scores {
             raw,
             query_scale,
             mut report,
-        } = self.score(key, prefs).await?;
+            view,
+        } = scores;
+        let items = self.items_of(&view).await?;
         let started = Instant::now();
         let top = rank::top_k(&raw, k);
         report.rank = started.elapsed();
-        let catalog_scale = self.manifest.quantization.catalog_scale;
+        let catalog_scale = view.manifest.quantization.catalog_scale;
         let items = top
             .into_iter()
             .enumerate()
@@ -255,21 +400,26 @@ impl Client {
         Ok(Recommendations { items, report })
     }
 
-    /// The metadata of every item, fetched page by page once per connection, never item by
+    /// The metadata of every item, fetched page by page once per catalog version, never item by
     /// item: asking only for the recommended items would tell the server which they are.
     pub async fn items(&self) -> Result<Arc<Vec<ItemInfo>>> {
-        self.items
+        self.items_of(&self.view()).await
+    }
+
+    async fn items_of(&self, view: &View) -> Result<Arc<Vec<ItemInfo>>> {
+        view.items
             .get_or_try_init(|| async {
-                let mut all = Vec::with_capacity(self.manifest.item_count);
-                while all.len() < self.manifest.item_count {
+                let manifest = &view.manifest;
+                let mut all = Vec::with_capacity(manifest.item_count);
+                while all.len() < manifest.item_count {
                     let response = self
                         .http
-                        .get(format!("{}/v1/catalog/items", self.base))
+                        .get(format!("{}/items", self.catalog_path))
                         .query(&[("offset", all.len()), ("limit", PAGE)])
                         .send()
                         .await?;
                     let page: ItemsPage = json_or_error(response).await?;
-                    if page.content_version != self.manifest.content_version {
+                    if page.content_version != manifest.content_version {
                         return Err(ClientError::CatalogChanged {
                             current: page.content_version,
                         });
@@ -281,7 +431,7 @@ impl Client {
                             message: format!(
                                 "the item listing ended at {} of {} items",
                                 all.len(),
-                                self.manifest.item_count
+                                manifest.item_count
                             ),
                         });
                     }
@@ -293,39 +443,212 @@ impl Client {
             .cloned()
     }
 
-    async fn server_error(&self, response: reqwest::Response) -> ClientError {
-        let status = response.status().as_u16();
-        match response.json::<ErrorBody>().await {
-            Ok(body) if body.error.code == "stale_catalog" => ClientError::CatalogChanged {
-                current: "unknown".into(),
-            },
-            Ok(body) => ClientError::Server {
-                status,
-                code: body.error.code,
-                message: body.error.message,
-            },
-            Err(_) => ClientError::Server {
-                status,
-                code: "unknown".into(),
-                message: "the server's error response was not JSON".into(),
-            },
+    /// Uploads `prefs`, encrypted, as a stored profile: later rankings need only a small request
+    /// ([`Self::recommend_profile`]). Keep the returned [`Profile`] (it holds the access token,
+    /// shown once) with the secret key: [`crate::keystore::save_profile`].
+    pub async fn create_profile(&self, key: &Arc<SecretKey>, prefs: &[f32]) -> Result<Profile> {
+        let (body, query_scale) = self.encrypt(key, prefs).await?;
+        let response = self
+            .http
+            .post(format!("{}/v1/profiles", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await?;
+        let created: ProfileCreated = json_or_error(response).await?;
+        Ok(Profile {
+            server: self.base.clone(),
+            id: created.profile.id.clone(),
+            catalog: created.profile.catalog.clone(),
+            token: Zeroizing::new(created.token.clone()),
+            query_scale,
+            info: created.profile,
+        })
+    }
+
+    /// The server's metadata of a stored profile (never its content).
+    pub async fn profile_info(&self, profile: &Profile) -> Result<ProfileInfo> {
+        let response = self
+            .http
+            .get(self.profile_url(profile, ""))
+            .bearer_auth(profile.token.as_str())
+            .send()
+            .await?;
+        json_or_error(response).await
+    }
+
+    /// Replaces a stored profile with new preferences (same id and token); updates `profile`.
+    pub async fn replace_profile(
+        &self,
+        profile: &mut Profile,
+        key: &Arc<SecretKey>,
+        prefs: &[f32],
+    ) -> Result<ProfileInfo> {
+        let (body, query_scale) = self.encrypt(key, prefs).await?;
+        let response = self
+            .http
+            .put(self.profile_url(profile, ""))
+            .bearer_auth(profile.token.as_str())
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body)
+            .send()
+            .await?;
+        let info: ProfileInfo = json_or_error(response).await?;
+        profile.query_scale = query_scale;
+        profile.catalog = info.catalog.clone();
+        profile.info = info.clone();
+        Ok(info)
+    }
+
+    /// Erases a stored profile on the server, for good.
+    pub async fn delete_profile(&self, profile: &Profile) -> Result<()> {
+        let response = self
+            .http
+            .delete(self.profile_url(profile, ""))
+            .bearer_auth(profile.token.as_str())
+            .send()
+            .await?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(server_error(response).await)
         }
+    }
+
+    /// Has the stored profile scored against the current catalog, and decrypts the scores.
+    pub async fn score_profile(&self, profile: &Profile, key: &Arc<SecretKey>) -> Result<Scores> {
+        let mut report = Report::default();
+        let request = self
+            .http
+            .post(self.profile_url(profile, "/score"))
+            .bearer_auth(profile.token.as_str());
+        let bytes = self.fetch_scores(request, &mut report).await?;
+        self.decrypt(key, bytes, profile.query_scale, report).await
+    }
+
+    /// The `k` best items for a stored profile, best first.
+    pub async fn recommend_profile(
+        &self,
+        profile: &Profile,
+        key: &Arc<SecretKey>,
+        k: usize,
+    ) -> Result<Recommendations> {
+        let scores = self.score_profile(profile, key).await?;
+        self.rank(scores, k).await
+    }
+
+    fn profile_url(&self, profile: &Profile, suffix: &str) -> String {
+        format!("{}/v1/profiles/{}{suffix}", self.base, profile.id)
+    }
+}
+
+impl View {
+    /// Checks a manifest: this SDK's parameter set, a supported dimension.
+    fn try_new(manifest: Manifest) -> Result<Self> {
+        let ours = V1_128.fingerprint().to_hex();
+        if manifest.parameters.fingerprint != ours {
+            return Err(ClientError::ParameterMismatch {
+                server: manifest.parameters.fingerprint.clone(),
+                client: ours,
+            });
+        }
+        V1_128.check_dim(manifest.dimension)?;
+        let catalog = CatalogRef {
+            id: manifest.id.clone(),
+            version: ContentVersion::from_hex(&manifest.content_version)?,
+        };
+        Ok(Self {
+            manifest,
+            catalog,
+            items: OnceCell::new(),
+        })
+    }
+}
+
+/// A stored profile as its owner keeps it: where it is, its access token, and the quantization
+/// scale of the preferences it holds (needed to read scores in the original units).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    /// The server's base URL.
+    pub server: String,
+    /// The profile's id.
+    pub id: String,
+    /// The catalog it scores against.
+    pub catalog: String,
+    /// The access token: whoever has it can use, replace and erase the profile.
+    token: Zeroizing<String>,
+    /// The quantization scale of the stored preferences.
+    pub query_scale: f32,
+    /// The server's metadata, as of the last create or replace.
+    pub info: ProfileInfo,
+}
+
+impl Profile {
+    /// The access token (secret).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("server", &self.server)
+            .field("id", &self.id)
+            .field("catalog", &self.catalog)
+            .field("token", &"<redacted>")
+            .field("query_scale", &self.query_scale)
+            .finish()
+    }
+}
+
+/// The typed error of an error response.
+async fn server_error(response: reqwest::Response) -> ClientError {
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match response.json::<ErrorBody>().await {
+        Ok(body) => typed_error(status, body.error.code, body.error.message, retry_after),
+        Err(_) => ClientError::Server {
+            status,
+            code: "unknown".into(),
+            message: "the server's error response was not JSON".into(),
+        },
+    }
+}
+
+fn typed_error(
+    status: u16,
+    code: String,
+    message: String,
+    retry_after: Option<u64>,
+) -> ClientError {
+    match code.as_str() {
+        "stale_catalog" => ClientError::CatalogChanged {
+            current: "unknown".into(),
+        },
+        "profile_incompatible" => ClientError::ProfileIncompatible { message },
+        "profile_not_found" => ClientError::ProfileNotFound,
+        "rate_limited" => ClientError::RateLimited {
+            retry_after: Duration::from_secs(retry_after.unwrap_or(1)),
+        },
+        "missing_api_key" | "bad_api_key" => ClientError::Unauthorized { message },
+        _ => ClientError::Server {
+            status,
+            code,
+            message,
+        },
     }
 }
 
 async fn json_or_error<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T> {
-    let status = response.status();
-    if status.is_success() {
+    if response.status().is_success() {
         return Ok(response.json().await?);
     }
-    let body = response.json::<ErrorBody>().await.ok();
-    Err(ClientError::Server {
-        status: status.as_u16(),
-        code: body
-            .as_ref()
-            .map_or("unknown".into(), |b| b.error.code.clone()),
-        message: body.map_or_else(|| status.to_string(), |b| b.error.message),
-    })
+    Err(server_error(response).await)
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -35,6 +35,28 @@ pub enum ClientError {
         /// The server's current content version.
         current: String,
     },
+    /// The stored profile does not fit the catalog any more (its dimension or parameter set
+    /// changed): replace it with one encrypted for the current catalog.
+    #[error("the stored profile no longer fits its catalog: {message}")]
+    ProfileIncompatible {
+        /// The server's explanation.
+        message: String,
+    },
+    /// No such profile on the server: erased, expired, or the token is wrong.
+    #[error("no such profile on the server (erased, expired, or the token does not match)")]
+    ProfileNotFound,
+    /// The app's API key is over its rate limit.
+    #[error("rate limited: retry in {retry_after:?}")]
+    RateLimited {
+        /// How long the server asks to wait.
+        retry_after: std::time::Duration,
+    },
+    /// The server wants a (valid) API key.
+    #[error("not authorized: {message}")]
+    Unauthorized {
+        /// The server's explanation.
+        message: String,
+    },
     /// The preferences do not fit the catalog.
     #[error("invalid preferences: {0}")]
     InvalidPreferences(String),

@@ -18,6 +18,6 @@ pub mod client;
 mod error;
 pub mod keystore;
 
-pub use client::{Client, RankedItem, Recommendations, Report, Scores};
+pub use client::{Client, ConnectOptions, Profile, RankedItem, Recommendations, Report, Scores};
 pub use error::{ClientError, Result};
 pub use veilrank_core::SecretKey;

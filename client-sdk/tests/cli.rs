@@ -69,7 +69,7 @@ async fn recommend_prints_the_plaintext_ranking_as_json() {
     assert_eq!(items.len(), 7);
 
     // the same ranking in plaintext, from the catalog the server holds
-    let served = &server.state.catalog;
+    let served = server.state.catalogs.default_catalog();
     let mut prefs = vec![0f32; served.dim];
     for name in ["horror", "comedy"] {
         let topic = served.topics.iter().find(|t| t.name == name).unwrap();
@@ -149,4 +149,98 @@ fn bad_arguments_are_refused() {
     );
     let output = veilrank(&["recommend", "--server", "http://127.0.0.1:9"], dir.path());
     assert!(!output.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_verbs_create_score_replace_show_delete() {
+    let server = veilrank_server::start_demo_on_loopback(3000).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url();
+    let run = |args: Vec<String>| {
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            veilrank(&args, &dir)
+        })
+    };
+    let args = |s: &str| s.split(' ').map(str::to_string).collect::<Vec<_>>();
+
+    let mut create = args("profile create --likes horror --server");
+    create.push(url.clone());
+    let created = run(create).await.unwrap();
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let kept = dir.path().join("veilrank.key.profile.json");
+    assert!(kept.exists(), "the profile is kept beside the key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&kept).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(text(&created.stdout).contains("catalog    demo (dimension 64)"));
+
+    // scores of the stored profile: the plaintext ranking for "horror"
+    let served = server.state.catalogs.default_catalog();
+    let horror = &served
+        .topics
+        .iter()
+        .find(|t| t.name == "horror")
+        .unwrap()
+        .vector;
+    let expected_top = |prefs: &[f32]| {
+        let query = quantize::quantize(prefs).unwrap();
+        let expected = plain::scores(served.quantized(), served.dim, &query.values);
+        rank::top_k(&expected, 5)
+            .into_iter()
+            .map(|i| served.items[i].id.clone())
+            .collect::<Vec<_>>()
+    };
+    let ids = |output: &Output| {
+        let items: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        items
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let scored = run(args("profile score --top 5 --json")).await.unwrap();
+    assert!(scored.status.success(), "{}", text(&scored.stderr));
+    assert_eq!(ids(&scored), expected_top(horror));
+
+    let replaced = run(args("profile replace --likes comedy")).await.unwrap();
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+    let scored = run(args("profile score --top 5 --json")).await.unwrap();
+    let comedy = &served
+        .topics
+        .iter()
+        .find(|t| t.name == "comedy")
+        .unwrap()
+        .vector;
+    assert_eq!(ids(&scored), expected_top(comedy));
+
+    let shown = run(args("profile show")).await.unwrap();
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains("expires"),
+        "{}",
+        text(&shown.stdout)
+    );
+
+    let deleted = run(args("profile delete")).await.unwrap();
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert!(!kept.exists(), "the local copy is forgotten too");
+    assert_eq!(
+        server.state.store.count().unwrap(),
+        0,
+        "erased on the server"
+    );
+    let gone = run(args("profile score")).await.unwrap();
+    assert!(!gone.status.success());
+    assert!(
+        text(&gone.stderr).contains("profile.json"),
+        "{}",
+        text(&gone.stderr)
+    );
+    server.shutdown().await.unwrap();
 }

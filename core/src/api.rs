@@ -105,3 +105,75 @@ pub struct ErrorDetail {
     /// Human-readable message.
     pub message: String,
 }
+
+/// One entry of `GET /v1/catalogs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogSummary {
+    /// The catalog's id, as routes take it.
+    pub id: String,
+    /// Hash of the catalog's content.
+    pub content_version: String,
+    /// Number of items.
+    pub item_count: usize,
+    /// Vector dimension.
+    pub dimension: usize,
+    /// Whether it is prepared and can score.
+    pub ready: bool,
+}
+
+/// `GET /v1/catalogs`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogList {
+    /// The catalog the single-catalog routes serve.
+    pub default: String,
+    /// Every catalog, by id.
+    pub catalogs: Vec<CatalogSummary>,
+}
+
+/// What the server tells about a stored profile: metadata only, never content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileInfo {
+    /// The profile's id.
+    pub id: String,
+    /// The catalog it scores against.
+    pub catalog: String,
+    /// Its vector's dimension.
+    pub dimension: usize,
+    /// When it was uploaded or last replaced (RFC 3339).
+    pub created_at: String,
+    /// When it will be erased at the latest (RFC 3339), counting idle expiry if that is on.
+    pub expires_at: String,
+    /// Bytes of the encrypted profile.
+    pub size_bytes: u64,
+}
+
+/// `POST /v1/profiles`: the new profile and its access token, shown this once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileCreated {
+    /// The profile's metadata.
+    pub profile: ProfileInfo,
+    /// The secret access token (64 hex digits): every later request on the profile needs it.
+    pub token: String,
+}
+
+impl std::fmt::Debug for ProfileCreated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileCreated")
+            .field("profile", &self.profile)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// `POST /admin/catalogs/{catalog}/reload`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadOutcome {
+    /// The catalog.
+    pub catalog: String,
+    /// `replaced` or `unchanged`.
+    pub status: String,
+    /// The version served before.
+    pub previous_version: String,
+    /// The version served now.
+    pub current_version: String,
+}

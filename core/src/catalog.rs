@@ -34,6 +34,18 @@ pub struct PreparedCatalog {
 impl PreparedCatalog {
     /// Prepares a quantized catalog: `values` holds `items * dim` values, item-major.
     pub fn prepare(params: &ParameterSet, dim: usize, values: &[i8]) -> Result<Self> {
+        Self::prepare_with_progress(params, dim, values, &|_, _| {})
+    }
+
+    /// [`Self::prepare`], calling `progress(blocks_done, blocks)` as blocks are transformed (from
+    /// rayon's threads, in no particular order), so that a large catalog can report how far along
+    /// it is.
+    pub fn prepare_with_progress(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Self> {
         params.check_dim(dim)?;
         if values.is_empty() {
             return Err(Error::EmptyCatalog);
@@ -78,6 +90,7 @@ impl PreparedCatalog {
         let q = plan.prime.modulus();
         let ntt_plan = plan.prime.plan();
         let mut ntt = vec![0u64; blocks * dim * n];
+        let done = std::sync::atomic::AtomicUsize::new(0);
         ntt.par_chunks_mut(dim * n)
             .enumerate()
             .for_each(|(b, tiled)| {
@@ -90,6 +103,8 @@ impl PreparedCatalog {
                     ntt_plan.normalize(poly);
                 }
                 kernel::interleave(&polys, dim, n, tiled);
+                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress(done, blocks);
             });
         Ok(Self {
             params: *params,

@@ -155,19 +155,40 @@ fn encode<T: Serialize>(
         .map_err(|e| Error::Malformed(e.to_string()))
 }
 
-fn decode<T: DeserializeOwned>(
-    params: &ParameterSet,
-    kind: MessageKind,
-    catalog: &CatalogRef,
-    bytes: &[u8],
-    limit: usize,
-) -> Result<T> {
-    if bytes.len() > limit {
-        return Err(Error::TooLarge {
-            found: bytes.len(),
-            limit,
-        });
-    }
+/// The header of a message, read without its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The message kind's byte.
+    pub kind: u8,
+    /// The parameter fingerprint.
+    pub fingerprint: [u8; 32],
+    /// The catalog the message is about.
+    pub catalog: CatalogRef,
+}
+
+/// Reads the header of a message (magic, version, kind, fingerprint, catalog) and nothing more:
+/// which catalog a stored profile is for, which catalog version a response was scored on.
+pub fn peek(bytes: &[u8]) -> Result<Header> {
+    check_prefix(bytes)?;
+    let limit = ENVELOPE_OVERHEAD;
+    let envelope: Envelope<()> = bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .allow_trailing_bytes()
+        .with_limit(limit as u64)
+        .deserialize(bytes)
+        .map_err(|e| bincode_error(*e, bytes.len(), limit))?;
+    Ok(Header {
+        kind: envelope.kind,
+        fingerprint: envelope.fingerprint,
+        catalog: CatalogRef {
+            id: envelope.catalog_id,
+            version: envelope.content_version,
+        },
+    })
+}
+
+fn check_prefix(bytes: &[u8]) -> Result<()> {
     if bytes.len() < 6 || bytes[..4] != MAGIC {
         return Err(Error::BadMagic);
     }
@@ -178,14 +199,42 @@ fn decode<T: DeserializeOwned>(
             supported: FORMAT_VERSION,
         });
     }
-    let envelope: Envelope<T> = options(limit).deserialize(bytes).map_err(|e| match *e {
+    Ok(())
+}
+
+fn bincode_error(e: bincode::ErrorKind, found: usize, limit: usize) -> Error {
+    match e {
         bincode::ErrorKind::Io(_) => Error::Malformed("message is truncated".into()),
-        bincode::ErrorKind::SizeLimit => Error::TooLarge {
+        bincode::ErrorKind::SizeLimit => Error::TooLarge { found, limit },
+        other => Error::Malformed(other.to_string()),
+    }
+}
+
+/// Whether a decoder insists on the catalog's content version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Version {
+    Exact,
+    Any,
+}
+
+fn decode<T: DeserializeOwned>(
+    params: &ParameterSet,
+    kind: MessageKind,
+    catalog: &CatalogRef,
+    version_check: Version,
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T> {
+    if bytes.len() > limit {
+        return Err(Error::TooLarge {
             found: bytes.len(),
             limit,
-        },
-        other => Error::Malformed(other.to_string()),
-    })?;
+        });
+    }
+    check_prefix(bytes)?;
+    let envelope: Envelope<T> = options(limit)
+        .deserialize(bytes)
+        .map_err(|e| bincode_error(*e, bytes.len(), limit))?;
     if envelope.kind != kind as u8 {
         return Err(Error::WrongKind {
             expected: kind.name(),
@@ -205,7 +254,7 @@ fn decode<T: DeserializeOwned>(
             found: envelope.catalog_id,
         });
     }
-    if envelope.content_version != catalog.version {
+    if version_check == Version::Exact && envelope.content_version != catalog.version {
         return Err(Error::StaleCatalog {
             expected: catalog.version.to_hex(),
             found: envelope.content_version.to_hex(),
@@ -219,7 +268,13 @@ pub fn encode_query(params: &ParameterSet, catalog: &CatalogRef, query: &Query) 
     encode(params, MessageKind::Query, catalog, query)
 }
 
-/// Decodes a query for a catalog of dimension `dim`, checking every header field and the shape.
+/// Decodes a query for a catalog of dimension `dim`, checking the parameter fingerprint, the
+/// catalog id and the shape.
+///
+/// The catalog's content version is not checked: a query's ciphertext does not depend on the
+/// items, so a query encrypted before a catalog update scores the new version as well (and a
+/// stored profile keeps working across updates). The response names the version it was scored
+/// on, which is what the client checks.
 pub fn decode_query(
     params: &ParameterSet,
     catalog: &CatalogRef,
@@ -230,6 +285,7 @@ pub fn decode_query(
         params,
         MessageKind::Query,
         catalog,
+        Version::Any,
         bytes,
         query_size_limit(params, dim),
     )?;
@@ -257,6 +313,7 @@ pub fn decode_response(
         params,
         MessageKind::Response,
         catalog,
+        Version::Exact,
         bytes,
         response_size_limit(params, items),
     )

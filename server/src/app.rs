@@ -3,11 +3,10 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Semaphore};
@@ -16,27 +15,39 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use veilrank_core::V1_128;
 
+use crate::audit::Audit;
+use crate::auth::{self, AdminKey, ApiKeys};
 use crate::catalog::ServedCatalog;
-use crate::catalog_file::{self, RawCatalog};
+use crate::catalog_file;
+use crate::catalogs::Catalogs;
 use crate::config::Config;
 use crate::demo;
 use crate::error::{Result, ServerError};
-use crate::routes;
-use crate::state::AppState;
+use crate::metrics::{self, Metrics};
+use crate::retention;
+use crate::routes::{self, ops, Access};
+use crate::state::{AppState, Retention};
+use crate::store::Store;
 
-/// The router: routes, body limit sized to the largest legal query, timeouts, tracing.
+/// The router: every endpoint of [`routes::endpoints`] behind the check its access needs, request
+/// metrics, timeouts, tracing. Bodies are limited per route, by the catalog they are for.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
-    let body_limit = state.catalog.query_size_limit();
-    Router::new()
-        .route("/healthz", get(routes::healthz))
-        .route("/readyz", get(routes::readyz))
-        .route("/v1/catalog", get(routes::manifest))
-        .route("/v1/catalog/items", get(routes::items))
-        .route(
-            "/v1/score",
-            post(routes::score).layer(DefaultBodyLimit::max(body_limit)),
-        )
-        .fallback(routes::not_found)
+    let mut router = Router::new();
+    for endpoint in routes::endpoints() {
+        let handler = match endpoint.access {
+            Access::Public => endpoint.handler,
+            Access::App => endpoint
+                .handler
+                .route_layer(from_fn_with_state(state.clone(), auth::require_api_key)),
+            Access::Admin => endpoint
+                .handler
+                .route_layer(from_fn_with_state(state.clone(), auth::require_admin)),
+        };
+        router = router.route(endpoint.path, handler);
+    }
+    router
+        .fallback(ops::not_found)
+        .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -45,37 +56,37 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// Loads the configured catalog (file or demo) and validates it; fast, no preparation.
-pub fn load_catalog(config: &Config) -> Result<ServedCatalog> {
-    let (id, raw): (String, RawCatalog) = match &config.catalog {
-        Some(path) => {
-            let raw = catalog_file::load(path)?;
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("catalog")
-                .to_string();
-            (config.catalog_id.clone().unwrap_or(stem), raw)
-        }
-        None => (
-            config
-                .catalog_id
-                .clone()
-                .unwrap_or_else(|| demo::CATALOG_ID.to_string()),
-            demo::catalog(config.demo_items),
-        ),
-    };
-    ServedCatalog::new(&id, raw, V1_128)
+/// Loads and validates the configured catalogs (files, or the demo catalog); fast, no
+/// preparation.
+pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
+    let mut catalogs = Vec::new();
+    for source in &config.catalogs {
+        let raw = catalog_file::load(&source.path)?;
+        catalogs.push((
+            ServedCatalog::new(&source.id, raw, V1_128)?,
+            Some(source.path.clone()),
+        ));
+    }
+    if catalogs.is_empty() {
+        let raw = demo::catalog(config.demo_items);
+        catalogs.push((ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?, None));
+    }
+    let default = config
+        .default_catalog
+        .clone()
+        .unwrap_or_else(|| catalogs[0].0.reference.id.clone());
+    Catalogs::try_new(catalogs, &default)
 }
 
 /// A server running on a tokio task.
 pub struct RunningServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// Its state (the catalog).
+    /// Its state (catalogs, profiles).
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    purger: JoinHandle<()>,
     /// The preparation task, until someone has waited for it.
     prepared: Option<JoinHandle<Result<()>>>,
 }
@@ -92,7 +103,7 @@ impl RunningServer {
             Some(task) => task
                 .await
                 .map_err(|e| ServerError::Io(std::io::Error::other(e)))?,
-            None if self.state.catalog.prepared().is_some() => Ok(()),
+            None if self.state.catalogs.ready() => Ok(()),
             None => Err(ServerError::Io(std::io::Error::other(
                 "catalog preparation failed earlier",
             ))),
@@ -104,6 +115,7 @@ impl RunningServer {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.purger.abort();
         self.task
             .await
             .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
@@ -111,9 +123,48 @@ impl RunningServer {
     }
 }
 
-/// Starts a server on `config.addr` (port 0 picks a free port): binds, serves health at once,
-/// prepares the catalog on the blocking pool, and serves scoring once it is ready.
-pub async fn start(config: &Config, catalog: ServedCatalog) -> Result<RunningServer> {
+/// Opens the profile store and the audit log the configuration asks for.
+pub fn open_store(config: &Config) -> Result<(Store, Audit)> {
+    if config.ephemeral {
+        return Ok((Store::in_memory()?, Audit::log_only()));
+    }
+    let store = Store::open(&config.data_dir)?;
+    let audit = Audit::open(&config.data_dir)?;
+    Ok((store, audit))
+}
+
+/// The state a server with this configuration runs on: keys, store, audit log, metrics, the
+/// scoring gate. The catalogs are not prepared here.
+pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
+    let api_keys = ApiKeys::load(
+        &config.api_keys,
+        config.api_keys_file.as_deref(),
+        config.rate_limit_per_minute,
+    )?;
+    let admin_key = AdminKey::new(config.admin_key.as_deref())?;
+    let (store, audit) = open_store(config)?;
+    Ok(AppState {
+        catalogs: Arc::new(catalogs),
+        scoring: Arc::new(Semaphore::new(config.max_concurrent_scores.max(1))),
+        queue_timeout: Duration::from_millis(config.queue_timeout_ms),
+        store: Arc::new(store),
+        audit: Arc::new(audit),
+        retention: Retention {
+            lifetime: config.profile_lifetime,
+            idle: config.profile_idle_expiry,
+            purge_interval: config.purge_interval,
+        },
+        api_keys: Arc::new(api_keys),
+        admin_key: Arc::new(admin_key),
+        metrics: Arc::new(Metrics::new()),
+    })
+}
+
+/// Starts a server on `config.addr` (port 0 picks a free port): opens the profile store, binds,
+/// serves health at once, prepares the catalogs on the blocking pool (scoring answers 503 until
+/// then), and purges expired profiles in the background.
+pub async fn start(config: &Config, catalogs: Catalogs) -> Result<RunningServer> {
+    let state = build_state(config, catalogs)?;
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServerError::Bind {
@@ -121,35 +172,12 @@ pub async fn start(config: &Config, catalog: ServedCatalog) -> Result<RunningSer
             source,
         })?;
     let addr = listener.local_addr()?;
-    let state = AppState {
-        catalog: Arc::new(catalog),
-        scoring: Arc::new(Semaphore::new(config.max_concurrent_scores.max(1))),
-        queue_timeout: Duration::from_millis(config.queue_timeout_ms),
-    };
-    let catalog = state.catalog.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        tracing::info!(
-            catalog = %catalog.reference.id,
-            items = catalog.items.len(),
-            dim = catalog.dim,
-            "preparing catalog"
-        );
-        let prepared = catalog
-            .prepare()
-            .inspect_err(|e| tracing::error!(error = %e, "catalog preparation failed"))?;
-        tracing::info!(
-            catalog = %catalog.reference.id,
-            version = %catalog.reference.version.to_hex(),
-            prime = prepared.noise_plan().prime.name(),
-            response_bits = prepared.noise_plan().response_bits,
-            log2_failure = prepared.noise_plan().log2_failure,
-            prepared_mb = prepared.prepared_bytes() as f64 / 1e6,
-            ms = started.elapsed().as_millis() as u64,
-            "catalog ready"
-        );
-        Ok(())
-    });
+    if !state.api_keys.enabled() {
+        tracing::warn!("no API keys configured: /v1 is open to anyone who can reach it");
+    }
+    let catalogs = state.catalogs.clone();
+    let prepared = tokio::task::spawn_blocking(move || catalogs.prepare_all());
+    let purger = retention::spawn(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(
         state.clone(),
@@ -163,6 +191,7 @@ pub async fn start(config: &Config, catalog: ServedCatalog) -> Result<RunningSer
         state,
         shutdown: Some(tx),
         task,
+        purger,
         prepared: Some(prepared),
     })
 }
@@ -175,8 +204,8 @@ pub async fn start_demo_on_loopback(items: usize) -> Result<RunningServer> {
         demo_items: items,
         ..Config::demo()
     };
-    let catalog = load_catalog(&config)?;
-    let mut server = start(&config, catalog).await?;
+    let catalogs = load_catalogs(&config)?;
+    let mut server = start(&config, catalogs).await?;
     server.ready().await?;
     Ok(server)
 }
@@ -219,4 +248,19 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Reloads every catalog from its file on each SIGHUP, until the process ends.
+#[cfg(unix)]
+pub fn reload_on_sighup(catalogs: Arc<Catalogs>) -> Result<JoinHandle<()>> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading catalogs");
+            let catalogs = catalogs.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || catalogs.reload_all()).await {
+                tracing::error!(error = %e, "reload task failed");
+            }
+        }
+    }))
 }

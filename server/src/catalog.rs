@@ -1,5 +1,6 @@
 //! A catalog as the server serves it: public metadata, quantized once, prepared for scoring.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use veilrank_core::quantize::{quantize_with_scale, scale_for};
@@ -85,12 +86,28 @@ impl ServedCatalog {
         if let Some(prepared) = self.prepared.get() {
             return Ok(prepared);
         }
-        let prepared = PreparedCatalog::prepare(&self.params, self.dim, &self.quantized).map_err(
-            |source| ServerError::Prepare {
-                id: self.reference.id.clone(),
-                source,
-            },
-        )?;
+        // a log line per tenth done, for catalogs large enough to take a while
+        let logged_tenths = AtomicUsize::new(0);
+        let progress = |done: usize, blocks: usize| {
+            let tenths = done * 10 / blocks;
+            if blocks >= 64 && logged_tenths.fetch_max(tenths, Ordering::Relaxed) < tenths {
+                tracing::info!(
+                    catalog = %self.reference.id,
+                    percent = tenths * 10,
+                    "preparing catalog"
+                );
+            }
+        };
+        let prepared = PreparedCatalog::prepare_with_progress(
+            &self.params,
+            self.dim,
+            &self.quantized,
+            &progress,
+        )
+        .map_err(|source| ServerError::Prepare {
+            id: self.reference.id.clone(),
+            source,
+        })?;
         Ok(self.prepared.get_or_init(|| prepared))
     }
 

@@ -2,27 +2,64 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 
 /// Serve encrypted recommendation scoring over HTTP.
 ///
-/// With no arguments: the embedded demo catalog on 127.0.0.1:8080.
+/// With no arguments: the embedded demo catalog on 127.0.0.1:8080, profiles stored under
+/// ./veilrank-data, no API keys.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "veilrank-server", version, about)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "VEILRANK_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// Catalog file (.jsonl, .ndjson or .csv); the demo catalog when absent.
-    #[arg(long, env = "VEILRANK_CATALOG")]
-    pub catalog: Option<PathBuf>,
-    /// Catalog id (default: the file's stem, or "demo").
-    #[arg(long, env = "VEILRANK_CATALOG_ID")]
-    pub catalog_id: Option<String>,
+    /// A catalog to serve, as `PATH` or `ID=PATH` (.jsonl, .ndjson or .csv; the id defaults to
+    /// the file's stem). Repeat for several catalogs; the demo catalog when none is given.
+    #[arg(long = "catalog", env = "VEILRANK_CATALOGS", value_delimiter = ',', value_parser = CatalogSource::parse)]
+    pub catalogs: Vec<CatalogSource>,
+    /// The catalog the single-catalog routes (`/v1/catalog`, `/v1/score`) serve: the first one
+    /// given when absent.
+    #[arg(long, env = "VEILRANK_DEFAULT_CATALOG")]
+    pub default_catalog: Option<String>,
     /// Items in the generated demo catalog.
     #[arg(long, env = "VEILRANK_DEMO_ITEMS", default_value_t = crate::demo::DEFAULT_ITEMS)]
     pub demo_items: usize,
+    /// Directory of the profile database and the audit log (created if missing).
+    #[arg(long, env = "VEILRANK_DATA_DIR", default_value = "veilrank-data")]
+    pub data_dir: PathBuf,
+    /// Keep profiles in memory only: nothing is written to disk, everything is gone at exit.
+    #[arg(long, env = "VEILRANK_EPHEMERAL")]
+    pub ephemeral: bool,
+    /// Longest a stored profile lives, whatever its use (e.g. `30d`, `12h`).
+    #[arg(long, env = "VEILRANK_PROFILE_LIFETIME", default_value = "30d", value_parser = humantime::parse_duration)]
+    pub profile_lifetime: Duration,
+    /// A profile unused for this long expires (e.g. `7d`); off when absent.
+    #[arg(long, env = "VEILRANK_PROFILE_IDLE_EXPIRY", value_parser = humantime::parse_duration)]
+    pub profile_idle_expiry: Option<Duration>,
+    /// How often expired profiles are purged.
+    #[arg(long, env = "VEILRANK_PURGE_INTERVAL", default_value = "1m", value_parser = humantime::parse_duration)]
+    pub purge_interval: Duration,
+    /// File of API keys, one `NAME:KEY[:REQUESTS_PER_MINUTE]` per line (`#` comments).
+    #[arg(long, env = "VEILRANK_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// API keys, comma-separated `NAME:KEY[:REQUESTS_PER_MINUTE]`; with none (here or in a
+    /// file) `/v1` is open to anyone.
+    #[arg(
+        long,
+        env = "VEILRANK_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Requests per minute each API key may make, unless its entry says otherwise.
+    #[arg(long, env = "VEILRANK_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Key for the `/admin` routes (catalog reload); the admin routes are off without one.
+    #[arg(long, env = "VEILRANK_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
     /// Scoring jobs run at once (each uses every core); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -34,17 +71,98 @@ pub struct Config {
     pub request_timeout_secs: u64,
 }
 
+/// Where a catalog comes from: `ID=PATH` or `PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSource {
+    /// The catalog's id.
+    pub id: String,
+    /// Its file.
+    pub path: PathBuf,
+}
+
+impl CatalogSource {
+    /// Parses `ID=PATH` or `PATH` (the id is then the file's stem).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (id, path) = match s.split_once('=') {
+            Some((id, path)) => (id.to_string(), PathBuf::from(path)),
+            None => {
+                let path = PathBuf::from(s);
+                let stem = path
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .ok_or_else(|| format!("{s:?} has no file name to take an id from"))?
+                    .to_string();
+                (stem, path)
+            }
+        };
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(format!(
+                "catalog id {id:?} must be letters, digits, '-', '_' or '.'"
+            ));
+        }
+        if path.as_os_str().is_empty() {
+            return Err(format!("catalog {id:?} has an empty path"));
+        }
+        Ok(Self { id, path })
+    }
+}
+
 impl Config {
-    /// The defaults, as if run with no arguments and no environment.
+    /// The defaults, as if run with no arguments and no environment, except that profiles are
+    /// kept in memory: what the in-process demo and tests start from.
     pub fn demo() -> Self {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            catalog: None,
-            catalog_id: None,
+            catalogs: Vec::new(),
+            default_catalog: None,
             demo_items: crate::demo::DEFAULT_ITEMS,
+            data_dir: PathBuf::from("veilrank-data"),
+            ephemeral: true,
+            profile_lifetime: Duration::from_secs(30 * 24 * 3600),
+            profile_idle_expiry: None,
+            purge_interval: Duration::from_secs(60),
+            api_keys_file: None,
+            api_keys: Vec::new(),
+            rate_limit_per_minute: 600,
+            admin_key: None,
             max_concurrent_scores: 2,
             queue_timeout_ms: 10_000,
             request_timeout_secs: 60,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn catalog_sources_parse() {
+        assert_eq!(
+            CatalogSource::parse("films=/data/f.csv").unwrap(),
+            CatalogSource {
+                id: "films".into(),
+                path: "/data/f.csv".into()
+            }
+        );
+        assert_eq!(
+            CatalogSource::parse("/data/books.jsonl").unwrap().id,
+            "books"
+        );
+        assert!(CatalogSource::parse("bad id=/x.csv").is_err());
+        assert!(CatalogSource::parse("x=").is_err());
+    }
+
+    #[test]
+    fn the_defaults_parse() {
+        let config = Config::try_parse_from(["veilrank-server"]).unwrap();
+        assert_eq!(config.profile_lifetime, Duration::from_secs(30 * 24 * 3600));
+        assert!(!config.ephemeral);
+        assert_eq!(config.data_dir, PathBuf::from("veilrank-data"));
     }
 }

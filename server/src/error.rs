@@ -31,6 +31,12 @@ pub enum ServerError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The configuration is inconsistent (the message says how).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The profile store cannot be opened or used.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// Serving failed.
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
@@ -98,9 +104,40 @@ impl AppError {
         )
     }
 
+    /// A profile that does not exist, was deleted or expired, or whose token does not match: the
+    /// caller cannot tell which.
+    pub fn profile_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "profile_not_found",
+            "no such profile, or the token does not match it",
+        )
+    }
+
+    /// A catalog id the server does not serve.
+    pub fn unknown_catalog(id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_catalog",
+            format!("this server has no catalog {id:?}; GET /v1/catalogs lists them"),
+        )
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The machine-readable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "profile store failed");
+        Self::internal()
     }
 }
 

@@ -5,14 +5,23 @@
 //! the same server in-process.
 
 pub mod app;
+pub mod audit;
+pub mod auth;
 pub mod catalog;
 pub mod catalog_file;
+pub mod catalogs;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod privacy;
+pub mod retention;
 pub mod routes;
 pub mod state;
+pub mod store;
+pub mod token;
 
-pub use app::{load_catalog, router, start, start_demo_on_loopback, RunningServer};
+pub use app::{load_catalogs, router, start, start_demo_on_loopback, RunningServer};
 pub use config::Config;
 pub use error::{AppError, ServerError};

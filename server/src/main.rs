@@ -27,8 +27,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), veilrank_server::ServerError> {
-    let catalog = app::load_catalog(&config)?;
-    let mut server = app::start(&config, catalog).await?;
+    let catalogs = app::load_catalogs(&config)?;
+    let mut server = app::start(&config, catalogs).await?;
+    #[cfg(unix)]
+    let _reloader = app::reload_on_sighup(server.state.catalogs.clone())?;
     tracing::info!(url = %server.url(), "listening");
     tokio::select! {
         ready = server.ready() => {

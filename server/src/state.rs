@@ -5,15 +5,42 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::catalog::ServedCatalog;
+use crate::audit::Audit;
+use crate::auth::{AdminKey, ApiKeys};
+use crate::catalogs::Catalogs;
+use crate::metrics::Metrics;
+use crate::store::Store;
 
-/// Shared state: the catalog and the gate in front of the CPU-heavy scoring.
+/// How long stored profiles live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Longest a profile lives, whatever its use.
+    pub lifetime: Duration,
+    /// A profile unused for this long expires.
+    pub idle: Option<Duration>,
+    /// How often expired profiles are purged.
+    pub purge_interval: Duration,
+}
+
+/// Shared state: catalogs, profiles, access, and the gate in front of the CPU-heavy scoring.
 #[derive(Clone)]
 pub struct AppState {
-    /// The served catalog.
-    pub catalog: Arc<ServedCatalog>,
+    /// The served catalogs.
+    pub catalogs: Arc<Catalogs>,
     /// Permits for concurrent scoring jobs; each job already uses every core.
     pub scoring: Arc<Semaphore>,
     /// How long a request waits for a permit before it is told to come back.
     pub queue_timeout: Duration,
+    /// Stored profiles.
+    pub store: Arc<Store>,
+    /// The audit log of profile events.
+    pub audit: Arc<Audit>,
+    /// The retention policy.
+    pub retention: Retention,
+    /// The apps that may call `/v1`.
+    pub api_keys: Arc<ApiKeys>,
+    /// The key of `/admin`.
+    pub admin_key: Arc<AdminKey>,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }

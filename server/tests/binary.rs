@@ -4,6 +4,8 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -19,11 +21,13 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
     let lines: String = (0..50)
         .map(|i| format!("{{\"id\":\"f{i}\",\"title\":\"Film {i}\",\"vector\":[{i},1,-2]}}\n"))
         .collect();
-    std::fs::write(&path, lines).unwrap();
+    std::fs::write(&path, &lines).unwrap();
 
     let mut child = server()
         .args(["--addr", "127.0.0.1:0", "--catalog"])
         .arg(&path)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -45,16 +49,40 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let ready = loop {
-        let status = http_status(&url, "/readyz");
+        let status = common::http_status(&url, "/readyz");
         if status == Some(200) || Instant::now() > deadline {
             break status;
         }
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(ready, Some(200));
-    assert_eq!(http_status(&url, "/v1/catalog"), Some(200));
+    let version = || {
+        let (status, body) = common::http_get(&url, "/v1/catalog").unwrap();
+        assert_eq!(status, 200, "{body}");
+        body.split("\"content_version\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let before = version();
 
+    // SIGHUP reloads the changed file; the new version is served without a restart
     let pid = child.id().to_string();
+    std::fs::write(&path, lines.replace("Film 7", "Film Seven")).unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while version() == before {
+        assert!(Instant::now() < deadline, "no reload within 30 s of SIGHUP");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -71,6 +99,7 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
     let log = rest_of_log.join().unwrap();
     assert!(status.success(), "exit status {status}; log:\n{log}");
     assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("catalog replaced"), "{log}");
 }
 
 #[test]
@@ -81,24 +110,11 @@ fn a_bad_catalog_file_stops_the_start_with_file_and_line() {
     let output = server()
         .args(["--addr", "127.0.0.1:0", "--catalog"])
         .arg(&path)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
         .output()
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.csv:3"), "{stderr}");
-}
-
-/// A bare HTTP/1.1 GET; the status code, or None when the connection fails.
-fn http_status(url: &str, path: &str) -> Option<u16> {
-    use std::io::{Read, Write};
-    let addr = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    response.split_whitespace().nth(1)?.parse().ok()
 }

@@ -3,26 +3,25 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use veilrank_core::api::Manifest;
 use veilrank_core::V1_128;
+use veilrank_server::app::build_state;
 use veilrank_server::catalog::ServedCatalog;
+use veilrank_server::catalogs::Catalogs;
+use veilrank_server::routes::{self, Access};
 use veilrank_server::state::AppState;
-use veilrank_server::{demo, router};
+use veilrank_server::{demo, router, Config};
 
 fn state(items: usize) -> AppState {
-    AppState {
-        catalog: Arc::new(ServedCatalog::new("demo", demo::catalog(items), V1_128).unwrap()),
-        scoring: Arc::new(Semaphore::new(1)),
-        queue_timeout: Duration::from_secs(1),
-    }
+    let catalog = ServedCatalog::new("demo", demo::catalog(items), V1_128).unwrap();
+    let catalogs = Catalogs::try_new(vec![(catalog, None)], "demo").unwrap();
+    build_state(&Config::demo(), catalogs).unwrap()
 }
 
 async fn get(app: axum::Router, path: &str) -> (StatusCode, Vec<u8>) {
@@ -59,7 +58,7 @@ async fn not_ready_until_the_catalog_is_prepared() {
         StatusCode::OK
     );
 
-    state.catalog.prepare().unwrap();
+    state.catalogs.prepare_all().unwrap();
     assert_eq!(get(app.clone(), "/readyz").await.0, StatusCode::OK);
     let (status, body) = get(app, "/v1/catalog").await;
     assert_eq!(status, StatusCode::OK);
@@ -72,7 +71,7 @@ async fn not_ready_until_the_catalog_is_prepared() {
     );
     assert_eq!(
         manifest.content_version,
-        state.catalog.reference.version.to_hex()
+        state.catalogs.default_catalog().reference.version.to_hex()
     );
     assert_eq!(manifest.topics.len(), 16);
     assert!(manifest.noise.log2_failure_per_score <= -64.0);
@@ -87,4 +86,159 @@ fn content_version_follows_the_content() {
     let c = ServedCatalog::new("demo", changed, V1_128).unwrap();
     assert_eq!(a.reference.version, b.reference.version);
     assert_ne!(a.reference.version, c.reference.version);
+}
+
+#[test]
+fn the_openapi_document_describes_exactly_the_routes_that_exist() {
+    let document = veilrank_server::openapi::document();
+    let paths = document["paths"].as_object().unwrap();
+    let mut described = std::collections::BTreeSet::new();
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().unwrap() {
+            described.insert((method.to_uppercase(), path.clone()));
+            let security = operation["security"].to_string();
+            let endpoint = routes::endpoints()
+                .into_iter()
+                .find(|e| e.path == path && e.method.as_str() == method.to_uppercase())
+                .unwrap_or_else(|| panic!("{method} {path} is described but not routed"));
+            let expected = match endpoint.access {
+                Access::Public => "[]",
+                Access::App => "apiKey",
+                Access::Admin => "adminKey",
+            };
+            assert!(
+                security.contains(expected),
+                "{method} {path}: security {security}, route access {:?}",
+                endpoint.access
+            );
+            assert!(operation["responses"].is_object(), "{method} {path}");
+        }
+    }
+    let routed: std::collections::BTreeSet<_> = routes::endpoints()
+        .into_iter()
+        .map(|e| (e.method.to_string(), e.path.to_string()))
+        .collect();
+    assert_eq!(described, routed);
+}
+
+#[tokio::test]
+async fn every_routed_endpoint_answers_and_the_document_is_served() {
+    let state = state(100);
+    state.catalogs.prepare_all().unwrap();
+    let app = router(state, Duration::from_secs(5));
+    for endpoint in routes::endpoints() {
+        let path = endpoint
+            .path
+            .replace("{catalog}", "demo")
+            .replace("{id}", &"0".repeat(32));
+        let response = app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(endpoint.method.clone())
+                    .uri(&path)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            !String::from_utf8_lossy(&body).contains("no such route")
+                || endpoint.access == Access::Admin,
+            "{} {path} fell through to the fallback ({status})",
+            endpoint.method
+        );
+    }
+    let (status, body) = get(app, "/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let served: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(served, veilrank_server::openapi::document());
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_report_catalogs() {
+    let state = state(100);
+    state.catalogs.prepare_all().unwrap();
+    let app = router(state, Duration::from_secs(5));
+    get(app.clone(), "/v1/catalog").await;
+    get(app.clone(), &format!("/v1/profiles/{}", "ab".repeat(16))).await;
+    let (status, body) = get(app, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    for needle in [
+        "veilrank_http_requests_total{route=\"/v1/catalog\",method=\"GET\",status=\"200\"} 1",
+        // the id never becomes a label
+        "veilrank_http_requests_total{route=\"/v1/profiles/{id}\",method=\"GET\",status=\"401\"} 1",
+        "veilrank_http_request_duration_seconds_bucket{le=",
+        "veilrank_scoring_queue_depth 0",
+        "veilrank_profiles_stored 0",
+        "veilrank_catalog_items{catalog=\"demo\"} 100",
+        "veilrank_catalog_dimension{catalog=\"demo\"} 64",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(!text.contains(&"ab".repeat(16)));
+}
+
+#[tokio::test]
+async fn the_privacy_statement_states_the_configured_retention() {
+    let catalog = ServedCatalog::new("demo", demo::catalog(10), V1_128).unwrap();
+    let catalogs = Catalogs::try_new(vec![(catalog, None)], "demo").unwrap();
+    let config = Config {
+        profile_lifetime: Duration::from_secs(7 * 24 * 3600),
+        profile_idle_expiry: Some(Duration::from_secs(3600)),
+        ..Config::demo()
+    };
+    let app = router(
+        build_state(&config, catalogs).unwrap(),
+        Duration::from_secs(5),
+    );
+    let (status, body) = get(app, "/v1/privacy").await;
+    assert_eq!(status, StatusCode::OK);
+    let privacy: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(privacy["retention"]["max_lifetime_secs"], 7 * 24 * 3600);
+    assert_eq!(privacy["retention"]["idle_expiry_secs"], 3600);
+    assert!(privacy["query"]["never_sees"]
+        .to_string()
+        .contains("preference vector"));
+    assert!(privacy["deletion"].as_str().unwrap().contains("free pages"));
+}
+
+#[tokio::test]
+async fn admin_routes_are_off_without_a_key_and_closed_to_a_wrong_one() {
+    let reload = |key: Option<&str>| {
+        let mut request = Request::post("/admin/catalogs/demo/reload");
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let app = router(state(10), Duration::from_secs(5));
+    let off = app.oneshot(reload(Some("anything"))).await.unwrap();
+    assert_eq!(off.status(), StatusCode::NOT_FOUND);
+
+    let catalog = ServedCatalog::new("demo", demo::catalog(10), V1_128).unwrap();
+    let catalogs = Catalogs::try_new(vec![(catalog, None)], "demo").unwrap();
+    let config = Config {
+        admin_key: Some("the-admin-key-0123".into()),
+        ..Config::demo()
+    };
+    let app = router(
+        build_state(&config, catalogs).unwrap(),
+        Duration::from_secs(5),
+    );
+    let wrong = app
+        .clone()
+        .oneshot(reload(Some("not-the-key-0123")))
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    // the demo catalog has no file to reload from
+    let right = app
+        .oneshot(reload(Some("the-admin-key-0123")))
+        .await
+        .unwrap();
+    assert_eq!(right.status(), StatusCode::CONFLICT);
 }

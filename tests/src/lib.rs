@@ -4,6 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_server::catalog_file::{RawCatalog, RawItem};
+use veilrank_server::catalogs::Catalogs;
 use veilrank_server::{Config, RunningServer};
 
 /// A catalog of integer vectors in [-127, 127] in which some value is +-127, so that the
@@ -40,16 +41,27 @@ pub fn random_values(seed: u64, len: usize) -> Vec<i8> {
     v
 }
 
-/// Starts a server on a free loopback port with `catalog` and waits until it is ready.
-pub async fn serve(catalog: RawCatalog) -> RunningServer {
-    let config = Config {
+/// The in-process test configuration: a free loopback port, profiles in memory.
+pub fn test_config() -> Config {
+    Config {
         addr: "127.0.0.1:0".parse().expect("literal address"),
         ..Config::demo()
-    };
+    }
+}
+
+/// Starts a server on a free loopback port with `catalog` (id "test") and waits until it is
+/// ready.
+pub async fn serve(catalog: RawCatalog) -> RunningServer {
+    serve_with(&test_config(), catalog).await
+}
+
+/// [`serve`] with a configuration of the test's own.
+pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
     let catalog =
         veilrank_server::catalog::ServedCatalog::new("test", catalog, veilrank_core::V1_128)
             .expect("valid test catalog");
-    let mut server = veilrank_server::start(&config, catalog)
+    let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");
+    let mut server = veilrank_server::start(config, catalogs)
         .await
         .expect("server starts");
     server.ready().await.expect("catalog prepares");

@@ -31,7 +31,7 @@ async fn bad_queries_get_4xx_with_a_message_and_the_server_keeps_serving() {
     let values = random_values(1, dim * 100);
     let server = serve(integer_catalog(dim, values)).await;
     let url = server.url();
-    let catalog = server.state.catalog.reference.clone();
+    let catalog = server.state.catalogs.default_catalog().reference.clone();
     let key = SecretKey::generate(&V1_128).unwrap();
     let query = Query::encrypt(&key, &random_values(2, dim)).unwrap();
     let valid = wire::encode_query(&V1_128, &catalog, &query).unwrap();
@@ -41,13 +41,13 @@ async fn bad_queries_get_4xx_with_a_message_and_the_server_keeps_serving() {
         name: "someone-else",
         ..V1_128
     };
-    let stale = CatalogRef {
+    let other_catalog = CatalogRef {
+        id: "someone-elses".into(),
         version: ContentVersion([0; 32]),
-        ..catalog.clone()
     };
     let smaller = Query::encrypt(&key, &random_values(3, dim - 1)).unwrap();
     let larger = Query::encrypt(&key, &random_values(3, dim + 1)).unwrap();
-    let limit = server.state.catalog.query_size_limit();
+    let limit = server.state.catalogs.default_catalog().query_size_limit();
 
     let cases: Vec<(&str, &str, Vec<u8>, StatusCode, &str)> = vec![
         (
@@ -79,11 +79,11 @@ async fn bad_queries_get_4xx_with_a_message_and_the_server_keeps_serving() {
             "parameter_mismatch",
         ),
         (
-            "stale catalog",
+            "another catalog",
             octets,
-            wire::encode_query(&V1_128, &stale, &query).unwrap(),
+            wire::encode_query(&V1_128, &other_catalog, &query).unwrap(),
             StatusCode::CONFLICT,
-            "stale_catalog",
+            "catalog_mismatch",
         ),
         (
             "smaller dimension",

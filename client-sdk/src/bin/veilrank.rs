@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use veilrank_client::{keystore, Client, Recommendations, Report, SecretKey};
+use veilrank_client::{
+    keystore, Client, ClientError, ConnectOptions, Profile, Recommendations, Report, SecretKey,
+};
 use veilrank_core::{plain, quantize, rank, V1_128};
 
 /// Private recommendations: your preferences are encrypted on this device; the server scores its
@@ -28,6 +30,9 @@ enum Command {
     },
     /// Ask a server for recommendations.
     Recommend(Recommend),
+    /// Store your encrypted preferences on a server once, then get rankings with small requests.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Start a server in-process with the demo catalog and run one encrypted recommendation.
     Demo {
         /// Items in the demo catalog.
@@ -47,6 +52,31 @@ struct Recommend {
     /// The server's base URL.
     #[arg(long)]
     server: String,
+    #[command(flatten)]
+    connection: Connection,
+    #[command(flatten)]
+    preferences: Preferences,
+    #[command(flatten)]
+    output: Output,
+    /// Secret key file; a fresh key for this one query when the file does not exist.
+    #[arg(long, default_value = "veilrank.key")]
+    key: PathBuf,
+}
+
+/// Which catalog, with which API key.
+#[derive(Args)]
+struct Connection {
+    /// The catalog to use (the server's default when absent).
+    #[arg(long)]
+    catalog: Option<String>,
+    /// The app's API key, if the server asks for one.
+    #[arg(long, env = "VEILRANK_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+}
+
+/// The user's preferences: a vector, or topics of the catalog.
+#[derive(Args)]
+struct Preferences {
     /// Your preference vector, comma-separated.
     #[arg(
         long,
@@ -59,15 +89,70 @@ struct Recommend {
     /// Topics you like, comma-separated (see the catalog's topics).
     #[arg(long, value_delimiter = ',')]
     likes: Option<Vec<String>>,
+}
+
+/// How rankings are printed.
+#[derive(Args)]
+struct Output {
     /// How many items to show.
     #[arg(long, default_value_t = 10)]
     top: usize,
     /// Print JSON: an array of {rank, id, title, score}.
     #[arg(long)]
     json: bool,
-    /// Secret key file; a fresh key for this one query when the file does not exist.
+}
+
+#[derive(Subcommand)]
+enum ProfileCommand {
+    /// Encrypt your preferences and store them on the server; the profile's id and access token
+    /// are kept beside your key (KEY.profile.json).
+    Create {
+        /// The server's base URL.
+        #[arg(long)]
+        server: String,
+        #[command(flatten)]
+        connection: Connection,
+        #[command(flatten)]
+        preferences: Preferences,
+        /// Secret key file (created if missing).
+        #[arg(long, default_value = "veilrank.key")]
+        key: PathBuf,
+    },
+    /// Rank the catalog for your stored profile.
+    Score {
+        #[command(flatten)]
+        output: Output,
+        #[command(flatten)]
+        stored: Stored,
+    },
+    /// Replace the stored preferences (same profile, new content).
+    Replace {
+        #[command(flatten)]
+        preferences: Preferences,
+        #[command(flatten)]
+        stored: Stored,
+    },
+    /// Erase the stored profile from the server, for good, and forget it here.
+    Delete {
+        #[command(flatten)]
+        stored: Stored,
+    },
+    /// What the server keeps about your profile (metadata, never content).
+    Show {
+        #[command(flatten)]
+        stored: Stored,
+    },
+}
+
+/// A profile kept beside a key.
+#[derive(Args)]
+struct Stored {
+    /// Secret key file; its profile is KEY.profile.json.
     #[arg(long, default_value = "veilrank.key")]
     key: PathBuf,
+    /// The app's API key, if the server asks for one.
+    #[arg(long, env = "VEILRANK_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
 }
 
 #[tokio::main]
@@ -76,6 +161,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Keygen { out } => keygen(&out),
         Command::Recommend(args) => recommend(args).await,
+        Command::Profile(command) => profile(command).await,
         Command::Demo { items, likes, top } => demo(items, &likes, top).await,
     };
     match result {
@@ -112,35 +198,140 @@ fn load_or_ephemeral_key(
     }
 }
 
-async fn recommend(args: Recommend) -> AnyResult {
-    let key = load_or_ephemeral_key(&args.key)?;
-    let client = Client::connect(&args.server, Duration::from_secs(30)).await?;
-    let prefs = match (&args.prefs, &args.likes) {
-        (Some(p), _) => p.clone(),
-        (None, Some(likes)) => {
-            client.preferences_from_topics(&likes.iter().map(String::as_str).collect::<Vec<_>>())?
-        }
-        (None, None) => return Err("give --prefs or --likes".into()),
+async fn connect(
+    server: &str,
+    catalog: Option<String>,
+    api_key: Option<String>,
+) -> Result<Client, Box<dyn std::error::Error>> {
+    let options = ConnectOptions {
+        catalog,
+        api_key,
+        ready_timeout: Duration::from_secs(30),
     };
-    let recommendations = client.recommend(&key, &prefs, args.top).await?;
-    if args.json {
+    Ok(Client::connect_with(server, options).await?)
+}
+
+fn preferences(
+    client: &Client,
+    args: &Preferences,
+) -> Result<Vec<f32>, Box<dyn std::error::Error>> {
+    match (&args.prefs, &args.likes) {
+        (Some(p), _) => Ok(p.clone()),
+        (None, Some(likes)) => Ok(client
+            .preferences_from_topics(&likes.iter().map(String::as_str).collect::<Vec<_>>())?),
+        (None, None) => Err("give --prefs or --likes".into()),
+    }
+}
+
+fn print(recommendations: &Recommendations, output: &Output) -> AnyResult {
+    if output.json {
         println!("{}", serde_json::to_string_pretty(&recommendations.items)?);
     } else {
-        print_ranking(&recommendations);
+        print_ranking(recommendations);
         print_report(&recommendations.report);
     }
     Ok(())
+}
+
+async fn recommend(args: Recommend) -> AnyResult {
+    let key = load_or_ephemeral_key(&args.key)?;
+    let client = connect(
+        &args.server,
+        args.connection.catalog,
+        args.connection.api_key,
+    )
+    .await?;
+    let prefs = preferences(&client, &args.preferences)?;
+    let recommendations = client.recommend(&key, &prefs, args.output.top).await?;
+    print(&recommendations, &args.output)
+}
+
+fn print_profile(info: &veilrank_core::api::ProfileInfo) {
+    println!("profile    {}", info.id);
+    println!("catalog    {} (dimension {})", info.catalog, info.dimension);
+    println!("created    {}", info.created_at);
+    println!("expires    {}", info.expires_at);
+    println!("size       {} bytes (encrypted)", info.size_bytes);
+}
+
+async fn profile(command: ProfileCommand) -> AnyResult {
+    match command {
+        ProfileCommand::Create {
+            server,
+            connection,
+            preferences: prefs,
+            key: key_path,
+        } => {
+            let key = if key_path.exists() {
+                keystore::load(&key_path)?
+            } else {
+                eprintln!("note: created a new secret key at {}", key_path.display());
+                keystore::create(&key_path)?
+            };
+            let key = Arc::new(key);
+            let client = connect(&server, connection.catalog, connection.api_key).await?;
+            let prefs = preferences(&client, &prefs)?;
+            let profile = client.create_profile(&key, &prefs).await?;
+            keystore::save_profile(&key_path, &profile)?;
+            print_profile(&profile.info);
+            println!(
+                "kept the profile's id and access token in {}",
+                keystore::profile_path(&key_path).display()
+            );
+        }
+        ProfileCommand::Score { output, stored } => {
+            let (key, profile, client) = open_stored(&stored).await?;
+            let recommendations = client.recommend_profile(&profile, &key, output.top).await?;
+            print(&recommendations, &output)?;
+        }
+        ProfileCommand::Replace {
+            preferences: prefs,
+            stored,
+        } => {
+            let (key, mut profile, client) = open_stored(&stored).await?;
+            let prefs = preferences(&client, &prefs)?;
+            let info = client.replace_profile(&mut profile, &key, &prefs).await?;
+            keystore::save_profile(&stored.key, &profile)?;
+            print_profile(&info);
+        }
+        ProfileCommand::Delete { stored } => {
+            let (_, profile, client) = open_stored(&stored).await?;
+            match client.delete_profile(&profile).await {
+                // already gone on the server: forget it here too
+                Ok(()) | Err(ClientError::ProfileNotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+            keystore::remove_profile(&stored.key)?;
+            println!("erased profile {} from {}", profile.id, profile.server);
+        }
+        ProfileCommand::Show { stored } => {
+            let (_, profile, client) = open_stored(&stored).await?;
+            print_profile(&client.profile_info(&profile).await?);
+        }
+    }
+    Ok(())
+}
+
+async fn open_stored(
+    stored: &Stored,
+) -> Result<(Arc<SecretKey>, Profile, Client), Box<dyn std::error::Error>> {
+    let key = Arc::new(keystore::load(&stored.key)?);
+    let profile = keystore::load_profile(&stored.key)?;
+    let client = connect(
+        &profile.server,
+        Some(profile.catalog.clone()),
+        stored.api_key.clone(),
+    )
+    .await?;
+    Ok((key, profile, client))
 }
 
 async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
     println!("veilrank demo: a server and an app in one process, talking HTTP over loopback\n");
     let started = Instant::now();
     let server = veilrank_server::start_demo_on_loopback(items).await?;
-    let prepared = server
-        .state
-        .catalog
-        .prepared()
-        .ok_or("catalog not prepared")?;
+    let catalog = server.state.catalogs.default_catalog();
+    let prepared = catalog.prepared().ok_or("catalog not prepared")?;
     println!(
         "[server] {} items x {} dims generated and prepared in {:.0} ms ({:.0} MB in the transform domain, prime {}, {}-bit responses, failure bound 2^{:.0} per score)",
         prepared.items(),
@@ -166,20 +357,14 @@ async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
 
     // The demo can see both sides: check the encrypted ranking against the plaintext one.
     let query = quantize::quantize(&prefs)?;
-    let expected = plain::scores(
-        server.state.catalog.quantized(),
-        prepared.dim(),
-        &query.values,
-    );
+    let expected = plain::scores(catalog.quantized(), prepared.dim(), &query.values);
     let expected_top = rank::top_k(&expected, top);
     let same = recommendations.items.len() == expected_top.len()
         && recommendations
             .items
             .iter()
             .zip(&expected_top)
-            .all(|(item, &i)| {
-                server.state.catalog.items[i].id == item.id && item.raw_score == expected[i]
-            });
+            .all(|(item, &i)| catalog.items[i].id == item.id && item.raw_score == expected[i]);
     println!(
         "\nplaintext check: the decrypted ranking {} the plaintext ranking (computed here only because the demo holds both sides)",
         if same { "is identical to" } else { "DIFFERS from" }

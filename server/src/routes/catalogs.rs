@@ -1,0 +1,202 @@
+//! Catalog routes: the list, each catalog's manifest and items, and scoring an uploaded query.
+//! The single-catalog routes of the first API version (`/v1/catalog`, `/v1/score`) serve the
+//! default catalog.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use serde::Deserialize;
+use veilrank_core::api::{
+    CatalogList, CatalogSummary, ItemsPage, Manifest, Noise, Parameters, Quantization,
+};
+use veilrank_core::wire;
+
+use crate::catalog::ServedCatalog;
+use crate::error::AppError;
+use crate::routes::{octet_body, on_pool, scores_response};
+use crate::state::AppState;
+
+/// Largest page of `GET /v1/catalogs/{catalog}/items`.
+pub const MAX_PAGE: usize = 10_000;
+
+fn catalog(state: &AppState, id: &str) -> Result<Arc<ServedCatalog>, AppError> {
+    state
+        .catalogs
+        .get(id)
+        .ok_or_else(|| AppError::unknown_catalog(id))
+}
+
+/// `GET /v1/catalogs`.
+pub async fn list(State(state): State<AppState>) -> Json<CatalogList> {
+    Json(CatalogList {
+        default: state.catalogs.default_id().to_string(),
+        catalogs: state
+            .catalogs
+            .all()
+            .iter()
+            .map(|c| CatalogSummary {
+                id: c.reference.id.clone(),
+                content_version: c.reference.version.to_hex(),
+                item_count: c.items.len(),
+                dimension: c.dim,
+                ready: c.prepared().is_some(),
+            })
+            .collect(),
+    })
+}
+
+/// `GET /v1/catalogs/{catalog}`: everything a client checks before it encrypts.
+pub async fn manifest(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Manifest>, AppError> {
+    let catalog = catalog(&state, &id)?;
+    manifest_of(&catalog)
+}
+
+/// `GET /v1/catalog`: the default catalog's manifest.
+pub async fn default_manifest(State(state): State<AppState>) -> Result<Json<Manifest>, AppError> {
+    manifest_of(&state.catalogs.default_catalog())
+}
+
+fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
+    let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
+    let plan = prepared.noise_plan();
+    Ok(Json(Manifest {
+        id: catalog.reference.id.clone(),
+        content_version: catalog.reference.version.to_hex(),
+        item_count: catalog.items.len(),
+        dimension: catalog.dim,
+        quantization: Quantization {
+            bound: veilrank_core::params::VALUE_BOUND,
+            catalog_scale: catalog.scale,
+            query_scale: "per query: max|u| / 127".into(),
+        },
+        parameters: Parameters {
+            name: catalog.params.name.into(),
+            fingerprint: catalog.params.fingerprint().to_hex(),
+            polynomial_size: catalog.params.polynomial_size,
+        },
+        noise: Noise {
+            server_prime: plan.prime.name().into(),
+            response_bits: plan.response_bits,
+            log2_failure_per_score: plan.log2_failure,
+        },
+        topics: catalog.topics.clone(),
+        max_query_bytes: catalog.query_size_limit(),
+    }))
+}
+
+/// Paging of the items routes.
+#[derive(Deserialize, Debug)]
+pub struct Page {
+    /// First item, 0-based.
+    #[serde(default)]
+    pub offset: usize,
+    /// Items in the page (at most [`MAX_PAGE`]).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    1000
+}
+
+/// `GET /v1/catalogs/{catalog}/items?offset=&limit=`: the whole catalog's metadata, page by
+/// page, so that clients never ask for the items they were recommended (which would reveal them).
+pub async fn items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<ItemsPage>, AppError> {
+    let catalog = catalog(&state, &id)?;
+    items_of(&catalog, page)
+}
+
+/// `GET /v1/catalog/items`: the default catalog's items.
+pub async fn default_items(
+    State(state): State<AppState>,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<ItemsPage>, AppError> {
+    items_of(&state.catalogs.default_catalog(), page)
+}
+
+fn items_of(
+    catalog: &ServedCatalog,
+    page: Result<Query<Page>, QueryRejection>,
+) -> Result<Json<ItemsPage>, AppError> {
+    let Query(page) =
+        page.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
+    if page.limit == 0 || page.limit > MAX_PAGE {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_query",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        ));
+    }
+    let start = page.offset.min(catalog.items.len());
+    let end = start.saturating_add(page.limit).min(catalog.items.len());
+    Ok(Json(ItemsPage {
+        content_version: catalog.reference.version.to_hex(),
+        total: catalog.items.len(),
+        offset: start,
+        items: catalog.items[start..end].to_vec(),
+    }))
+}
+
+/// `POST /v1/catalogs/{catalog}/score`: an encrypted query in, encrypted scores out.
+///
+/// Decoding and scoring run on the blocking pool behind the scoring semaphore, on the catalog
+/// version current when the request arrived; the response names that version. Nothing about the
+/// body is logged.
+pub async fn score(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let catalog = catalog(&state, &id)?;
+    score_with(state, catalog, headers, body).await
+}
+
+/// `POST /v1/score`: scoring against the default catalog.
+pub async fn default_score(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let catalog = state.catalogs.default_catalog();
+    score_with(state, catalog, headers, body).await
+}
+
+async fn score_with(
+    state: AppState,
+    catalog: Arc<ServedCatalog>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let body = octet_body(&headers, body, catalog.query_size_limit()).await?;
+    if catalog.prepared().is_none() {
+        return Err(AppError::not_ready());
+    }
+    let (encoded, elapsed) = on_pool(&state, move || {
+        let started = Instant::now();
+        let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
+        let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &body)?;
+        let response = prepared.score(&query)?;
+        let encoded = wire::encode_response(&catalog.params, &catalog.reference, &response)
+            .map_err(|e| {
+                tracing::error!(error = %e, "encoding a response failed");
+                AppError::internal()
+            })?;
+        Ok((encoded, started.elapsed()))
+    })
+    .await?;
+    Ok(scores_response(encoded, elapsed))
+}

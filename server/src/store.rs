@@ -1,0 +1,514 @@
+//! The profile store: an embedded transactional database (redb) in the data directory.
+//!
+//! Two tables keyed by profile id: `meta` (small: token verifier, catalog, times, size) and
+//! `sealed` (the encrypted query as the client sent it, sealed under a key derived from the
+//! profile's token, see [`crate::token`]). Every create, replace and delete is one transaction,
+//! durable when it returns: an acknowledged write survives a crash, and a crash in the middle of a
+//! transaction leaves the previous state. Recording when a profile was last used (idle expiry
+//! only) is written without a flush: a crash may lose a few of those, never a profile.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bincode::Options;
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The database file in the data directory.
+pub const DATABASE_FILE: &str = "profiles.redb";
+/// The audit log in the data directory.
+pub const AUDIT_FILE: &str = "audit.jsonl";
+
+const META: TableDefinition<'_, [u8; 16], &[u8]> = TableDefinition::new("meta");
+const SEALED: TableDefinition<'_, [u8; 16], &[u8]> = TableDefinition::new("sealed");
+const FORMAT: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("veilrank_format");
+const FORMAT_KEY: &str = "format";
+const FORMAT_VALUE: &[u8] = b"veilrank-profiles-v1";
+/// Largest encoded metadata record.
+const META_LIMIT: u64 = 1024;
+
+/// Why the store failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The data directory holds something this server did not write.
+    #[error("{path}: {message}; refusing to start rather than touch it (point --data-dir at a directory of veilrank's own)")]
+    Foreign {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data directory or a file in it could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The database failed.
+    #[error("profile database: {0}")]
+    Database(String),
+    /// A stored record does not decode.
+    #[error("profile database: a stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! database_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Database(e.to_string())
+            }
+        }
+    )*};
+}
+database_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// `Result` of the store.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A profile's id: 128 random bits, shown as 32 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProfileId(pub [u8; 16]);
+
+impl ProfileId {
+    /// A fresh random id.
+    pub fn generate() -> Result<Self, crate::token::RandomnessError> {
+        let mut id = [0u8; 16];
+        crate::token::random_bytes(&mut id)?;
+        Ok(Self(id))
+    }
+
+    /// Parses 32 hex digits; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return None;
+        }
+        let mut id = [0u8; 16];
+        for (b, pair) in id.iter_mut().zip(s.chunks_exact(2)) {
+            let digit = |c: u8| (c as char).to_digit(16);
+            *b = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
+        }
+        Some(Self(id))
+    }
+}
+
+impl std::fmt::Display for ProfileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&veilrank_core::params::hex(&self.0))
+    }
+}
+
+impl std::fmt::Debug for ProfileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ProfileId({self})")
+    }
+}
+
+/// What the server knows about a stored profile besides its sealed content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileMeta {
+    /// Derived from the access token; recognises it, cannot be turned back into it.
+    pub verifier: [u8; 32],
+    /// The catalog the profile scores against.
+    pub catalog: String,
+    /// The dimension of its vector.
+    pub dim: u32,
+    /// The parameter set it was encrypted under.
+    pub fingerprint: [u8; 32],
+    /// Unix seconds of the upload (or the last replacement).
+    pub created: u64,
+    /// Unix seconds after which it is gone, whatever its use.
+    pub expires: u64,
+    /// Unix seconds of its last use.
+    pub last_used: u64,
+    /// Bytes of the encrypted query.
+    pub size: u64,
+}
+
+impl ProfileMeta {
+    /// When the profile expires, counting idle expiry if it is on.
+    pub fn expires_at(&self, idle: Option<Duration>) -> u64 {
+        match idle {
+            Some(idle) => self
+                .expires
+                .min(self.last_used.saturating_add(idle.as_secs())),
+            None => self.expires,
+        }
+    }
+}
+
+fn meta_options() -> impl Options {
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes()
+        .with_limit(META_LIMIT)
+}
+
+fn encode_meta(meta: &ProfileMeta) -> Result<Vec<u8>> {
+    meta_options()
+        .serialize(meta)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode_meta(bytes: &[u8]) -> Result<ProfileMeta> {
+    meta_options()
+        .deserialize(bytes)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The profile database.
+pub struct Store {
+    db: Database,
+    /// Where it lives; `None` in memory.
+    dir: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens the store in `dir`, creating the directory and the database if they are missing.
+    ///
+    /// A database file that is not redb, a redb database without veilrank's format marker, or
+    /// files veilrank does not write are a clear error: the store is never reset silently.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let mut foreign = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name != DATABASE_FILE && name != AUDIT_FILE {
+                foreign.push(name);
+            }
+        }
+        if !foreign.is_empty() {
+            foreign.sort();
+            return Err(StoreError::Foreign {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "the data directory holds files veilrank does not write: {}",
+                    foreign.join(", ")
+                ),
+            });
+        }
+        let path = dir.join(DATABASE_FILE);
+        let existed = path.exists();
+        let db = if existed {
+            Database::open(&path).map_err(|e| StoreError::Foreign {
+                path: path.clone(),
+                message: format!("not a usable profile database ({e})"),
+            })?
+        } else {
+            Database::create(&path).map_err(|e| StoreError::Database(e.to_string()))?
+        };
+        let store = Self {
+            db,
+            dir: Some(dir.to_path_buf()),
+        };
+        store.check_format(existed, &path)?;
+        Ok(store)
+    }
+
+    /// A store in memory: nothing touches the disk, everything is gone when it is dropped.
+    pub fn in_memory() -> Result<Self> {
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = Self { db, dir: None };
+        store.check_format(false, Path::new("(memory)"))?;
+        Ok(store)
+    }
+
+    /// The data directory; `None` in memory.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    fn check_format(&self, existed: bool, path: &Path) -> Result<()> {
+        let read = self.db.begin_read()?;
+        let marker = match read.open_table(FORMAT) {
+            Ok(table) => table.get(FORMAT_KEY)?.map(|v| v.value().to_vec()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        drop(read);
+        match marker {
+            Some(marker) if marker == FORMAT_VALUE => Ok(()),
+            Some(marker) => Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+                message: format!(
+                    "a profile database of another format ({:?})",
+                    String::from_utf8_lossy(&marker)
+                ),
+            }),
+            None if existed => Err(StoreError::Foreign {
+                path: path.to_path_buf(),
+                message: "a redb database that veilrank did not create".into(),
+            }),
+            None => {
+                let write = self.db.begin_write()?;
+                {
+                    write.open_table(FORMAT)?.insert(FORMAT_KEY, FORMAT_VALUE)?;
+                    write.open_table(META)?;
+                    write.open_table(SEALED)?;
+                }
+                write.commit()?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores a new profile; durable when it returns.
+    pub fn insert(&self, id: &ProfileId, meta: &ProfileMeta, sealed: &[u8]) -> Result<()> {
+        let meta = encode_meta(meta)?;
+        let write = self.db.begin_write()?;
+        {
+            write.open_table(META)?.insert(id.0, meta.as_slice())?;
+            write.open_table(SEALED)?.insert(id.0, sealed)?;
+        }
+        write.commit()?;
+        Ok(())
+    }
+
+    /// Replaces a profile's metadata and content; `false` (and no change) if it does not exist.
+    /// Durable when it returns.
+    pub fn replace(&self, id: &ProfileId, meta: &ProfileMeta, sealed: &[u8]) -> Result<bool> {
+        let encoded = encode_meta(meta)?;
+        let write = self.db.begin_write()?;
+        let existed = {
+            let mut metas = write.open_table(META)?;
+            let existed = metas.get(id.0)?.is_some();
+            if existed {
+                metas.insert(id.0, encoded.as_slice())?;
+                write.open_table(SEALED)?.insert(id.0, sealed)?;
+            }
+            existed
+        };
+        if existed {
+            write.commit()?;
+        } else {
+            write.abort()?;
+        }
+        Ok(existed)
+    }
+
+    /// Erases a profile; `false` if it did not exist. Durable when it returns.
+    pub fn delete(&self, id: &ProfileId) -> Result<bool> {
+        let write = self.db.begin_write()?;
+        let existed = {
+            let existed = write.open_table(META)?.remove(id.0)?.is_some();
+            write.open_table(SEALED)?.remove(id.0)?;
+            existed
+        };
+        write.commit()?;
+        Ok(existed)
+    }
+
+    /// A profile's metadata.
+    pub fn meta(&self, id: &ProfileId) -> Result<Option<ProfileMeta>> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(META)?;
+        let value = table.get(id.0)?;
+        value.map(|v| decode_meta(v.value())).transpose()
+    }
+
+    /// A profile's metadata and sealed content, read in one transaction.
+    pub fn get(&self, id: &ProfileId) -> Result<Option<(ProfileMeta, Vec<u8>)>> {
+        let read = self.db.begin_read()?;
+        let Some(meta) = read
+            .open_table(META)?
+            .get(id.0)?
+            .map(|v| v.value().to_vec())
+        else {
+            return Ok(None);
+        };
+        let sealed = read
+            .open_table(SEALED)?
+            .get(id.0)?
+            .map(|v| v.value().to_vec())
+            .ok_or_else(|| StoreError::Corrupt(format!("profile {id} has no content")))?;
+        Ok(Some((decode_meta(&meta)?, sealed)))
+    }
+
+    /// Records a use of a profile (for idle expiry), without waiting for the disk.
+    pub fn touch(&self, id: &ProfileId, now: u64) -> Result<()> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::None)?;
+        {
+            let mut table = write.open_table(META)?;
+            let current = table
+                .get(id.0)?
+                .map(|v| decode_meta(v.value()))
+                .transpose()?;
+            if let Some(mut meta) = current {
+                meta.last_used = now;
+                table.insert(id.0, encode_meta(&meta)?.as_slice())?;
+            }
+        }
+        write.commit()?;
+        Ok(())
+    }
+
+    /// Erases every profile expired at `now`, in one transaction, and returns their ids and
+    /// catalogs.
+    pub fn purge_expired(
+        &self,
+        now: u64,
+        idle: Option<Duration>,
+    ) -> Result<Vec<(ProfileId, String)>> {
+        let mut expired = Vec::new();
+        {
+            let read = self.db.begin_read()?;
+            for entry in read.open_table(META)?.iter()? {
+                let (id, meta) = entry?;
+                let meta = decode_meta(meta.value())?;
+                if meta.expires_at(idle) <= now {
+                    expired.push((ProfileId(id.value()), meta.catalog));
+                }
+            }
+        }
+        if expired.is_empty() {
+            return Ok(expired);
+        }
+        let write = self.db.begin_write()?;
+        {
+            let mut metas = write.open_table(META)?;
+            let mut sealed = write.open_table(SEALED)?;
+            for (id, _) in &expired {
+                metas.remove(id.0)?;
+                sealed.remove(id.0)?;
+            }
+        }
+        write.commit()?;
+        Ok(expired)
+    }
+
+    /// How many profiles are stored.
+    pub fn count(&self) -> Result<u64> {
+        let read = self.db.begin_read()?;
+        Ok(read.open_table(META)?.len()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn meta(created: u64) -> ProfileMeta {
+        ProfileMeta {
+            verifier: [3; 32],
+            catalog: "demo".into(),
+            dim: 4,
+            fingerprint: [4; 32],
+            created,
+            expires: created + 100,
+            last_used: created,
+            size: 9,
+        }
+    }
+
+    #[test]
+    fn writes_survive_reopening_and_deletes_stay_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (ProfileId([1; 16]), ProfileId([2; 16]));
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.insert(&a, &meta(10), b"sealed-a").unwrap();
+            store.insert(&b, &meta(10), b"sealed-b").unwrap();
+            assert!(store.replace(&a, &meta(20), b"sealed-a2").unwrap());
+            assert!(store.delete(&b).unwrap());
+            assert!(!store.delete(&b).unwrap());
+            assert!(!store.replace(&b, &meta(20), b"x").unwrap());
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.get(&a).unwrap(),
+            Some((meta(20), b"sealed-a2".to_vec()))
+        );
+        assert_eq!(store.get(&b).unwrap(), None);
+        assert_eq!(store.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn expired_profiles_are_purged_and_idle_expiry_counts_use() {
+        let store = Store::in_memory().unwrap();
+        let (a, b) = (ProfileId([1; 16]), ProfileId([2; 16]));
+        store.insert(&a, &meta(0), b"a").unwrap();
+        store.insert(&b, &meta(50), b"b").unwrap();
+        assert!(store.purge_expired(99, None).unwrap().is_empty());
+        assert_eq!(
+            store.purge_expired(100, None).unwrap(),
+            vec![(a, "demo".to_string())]
+        );
+        // idle 10 s: b was last used at 50, then touched at 70
+        store.touch(&b, 70).unwrap();
+        let idle = Some(Duration::from_secs(10));
+        assert!(store.purge_expired(79, idle).unwrap().is_empty());
+        assert_eq!(store.purge_expired(80, idle).unwrap().len(), 1);
+        assert_eq!(store.count().unwrap(), 0);
+    }
+
+    #[test]
+    fn foreign_and_corrupt_data_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"mine").unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(DATABASE_FILE), vec![7u8; 10_000]).unwrap();
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("not a usable profile database"), "{e}");
+        assert_eq!(
+            std::fs::read(dir.path().join(DATABASE_FILE)).unwrap(),
+            vec![7u8; 10_000],
+            "a corrupt file is left as it was"
+        );
+
+        // a redb database of somebody else's
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+            let write = db.begin_write().unwrap();
+            {
+                let table: TableDefinition<'_, u64, u64> = TableDefinition::new("theirs");
+                write.open_table(table).unwrap().insert(1, 2).unwrap();
+            }
+            write.commit().unwrap();
+        }
+        let e = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(e.contains("did not create"), "{e}");
+    }
+
+    #[test]
+    fn ids_parse_only_from_32_hex_digits() {
+        let id = ProfileId::generate().unwrap();
+        assert_eq!(ProfileId::parse(&id.to_string()), Some(id));
+        assert_eq!(ProfileId::parse("abc"), None);
+        assert_eq!(ProfileId::parse(&"z".repeat(32)), None);
+    }
+}

@@ -1,0 +1,26 @@
+//! What the tests that run the server binary share.
+
+// each test binary uses its own subset
+#![allow(dead_code)]
+
+/// A bare HTTP/1.1 GET: the status code and the body, or None when the connection fails.
+pub fn http_get(url: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    Some((status, body.to_string()))
+}
+
+/// The status code of a GET, or None when the connection fails.
+pub fn http_status(url: &str, path: &str) -> Option<u16> {
+    http_get(url, path).map(|(status, _)| status)
+}

@@ -1,0 +1,342 @@
+//! Stored profiles over real HTTP through the SDK: every verb, exact scores, user control,
+//! expiry, access control, and catalogs replaced under load.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use veilrank_client::{Client, ClientError, ConnectOptions, SecretKey};
+use veilrank_core::{plain, V1_128};
+use veilrank_e2e::{integer_catalog, random_values, serve, serve_with, test_config};
+use veilrank_server::catalogs::Catalogs;
+use veilrank_server::config::CatalogSource;
+
+fn prefs(values: &[i8]) -> Vec<f32> {
+    values.iter().map(|&v| f32::from(v)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_verb_over_http() {
+    let dim = 6;
+    let values = random_values(10, dim * 2100);
+    let server = serve(integer_catalog(dim, values.clone())).await;
+    let client = Client::connect(&server.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let first = random_values(11, dim);
+
+    // create, then score without re-uploading: exactly the plaintext scores, and exactly what
+    // an uploaded query gets
+    let mut profile = client.create_profile(&key, &prefs(&first)).await.unwrap();
+    assert_eq!(profile.info.dimension, dim);
+    assert_eq!(profile.info.catalog, "test");
+    assert_eq!(profile.token().len(), 64);
+    assert!(!format!("{profile:?}").contains(profile.token()));
+    let stored = client.score_profile(&profile, &key).await.unwrap();
+    let expected = plain::scores(&values, dim, &first);
+    assert_eq!(stored.raw, expected);
+    let uploaded = client.score(&key, &prefs(&first)).await.unwrap();
+    assert_eq!(stored.raw, uploaded.raw);
+    assert!(
+        stored.report.bytes_sent < 1000,
+        "a stored-profile request is small"
+    );
+    let top = client.recommend_profile(&profile, &key, 5).await.unwrap();
+    assert_eq!(top.items.len(), 5);
+    assert_eq!(top.items[0].raw_score, *expected.iter().max().unwrap());
+
+    // metadata only
+    let info = client.profile_info(&profile).await.unwrap();
+    assert_eq!(info, profile.info);
+    assert!(info.size_bytes > 10_000);
+
+    // replace: same id, new scores
+    let second = random_values(12, dim);
+    client
+        .replace_profile(&mut profile, &key, &prefs(&second))
+        .await
+        .unwrap();
+    let replaced = client.score_profile(&profile, &key).await.unwrap();
+    assert_eq!(replaced.raw, plain::scores(&values, dim, &second));
+
+    // a wrong token and an unknown id look the same
+    let mut forged: veilrank_client::Profile =
+        serde_json::from_value(serde_json::to_value(&profile).unwrap()).unwrap();
+    let json = serde_json::to_value(&profile).unwrap();
+    let mut wrong = json.clone();
+    wrong["token"] = serde_json::Value::String("ab".repeat(32));
+    let wrong: veilrank_client::Profile = serde_json::from_value(wrong).unwrap();
+    forged.id = "00".repeat(16);
+    for (name, p) in [("wrong token", &wrong), ("unknown id", &forged)] {
+        let e = client.score_profile(p, &key).await.unwrap_err();
+        assert!(matches!(e, ClientError::ProfileNotFound), "{name}: {e}");
+        let e = client.profile_info(p).await.unwrap_err();
+        assert!(matches!(e, ClientError::ProfileNotFound), "{name}: {e}");
+    }
+    let raw_wrong = reqwest::Client::new()
+        .get(format!("{}/v1/profiles/{}", server.url(), profile.id))
+        .bearer_auth("ab".repeat(32))
+        .send()
+        .await
+        .unwrap();
+    let raw_unknown = reqwest::Client::new()
+        .get(format!("{}/v1/profiles/{}", server.url(), "00".repeat(16)))
+        .bearer_auth(profile.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw_wrong.status(), raw_unknown.status());
+    assert_eq!(
+        raw_wrong.text().await.unwrap(),
+        raw_unknown.text().await.unwrap()
+    );
+
+    // erase: every later use is 404
+    client.delete_profile(&profile).await.unwrap();
+    for e in [
+        client.score_profile(&profile, &key).await.unwrap_err(),
+        client.profile_info(&profile).await.map(|_| ()).unwrap_err(),
+        client.delete_profile(&profile).await.unwrap_err(),
+        client
+            .replace_profile(&mut profile, &key, &prefs(&first))
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert!(matches!(e, ClientError::ProfileNotFound), "{e}");
+    }
+    assert_eq!(server.state.store.count().unwrap(), 0);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_profiles_are_purged_without_a_request() {
+    let config = veilrank_server::Config {
+        profile_lifetime: Duration::from_secs(1),
+        purge_interval: Duration::from_millis(100),
+        ..test_config()
+    };
+    let dim = 3;
+    let server = serve_with(&config, integer_catalog(dim, random_values(20, dim * 10))).await;
+    let client = Client::connect(&server.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let profile = client
+        .create_profile(&key, &prefs(&random_values(21, dim)))
+        .await
+        .unwrap();
+    assert_eq!(server.state.store.count().unwrap(), 1);
+    // lifetimes count whole seconds: gone within 2 s, purged by the background task
+    let mut waited = Duration::ZERO;
+    while server.state.store.count().unwrap() > 0 {
+        assert!(waited < Duration::from_secs(5), "not purged after 5 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += Duration::from_millis(100);
+    }
+    let e = client.score_profile(&profile, &key).await.unwrap_err();
+    assert!(matches!(e, ClientError::ProfileNotFound), "{e}");
+    let metrics = reqwest::get(format!("{}/metrics", server.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("veilrank_profile_events_total{event=\"expired\"} 1"),
+        "{metrics}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_rate_limits() {
+    let config = veilrank_server::Config {
+        api_keys: vec![
+            "app-one:key-one-0123456789abcdef".into(),
+            "app-two:key-two-0123456789abcdef:3".into(),
+        ],
+        ..test_config()
+    };
+    let dim = 2;
+    let server = serve_with(&config, integer_catalog(dim, random_values(30, dim * 10))).await;
+    let url = server.url();
+    let options = |key: Option<&str>| ConnectOptions {
+        api_key: key.map(str::to_string),
+        ready_timeout: Duration::from_secs(5),
+        ..ConnectOptions::default()
+    };
+    for key in [None, Some("not-a-key-0123456789abcdef")] {
+        let e = Client::connect_with(&url, options(key))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(e, ClientError::Unauthorized { .. }), "{e}");
+    }
+    let client = Client::connect_with(&url, options(Some("key-one-0123456789abcdef")))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    client.score(&key, &[1.0, -1.0]).await.unwrap();
+    // health and metrics stay open
+    assert_eq!(
+        reqwest::get(format!("{url}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // app-two: 3 per minute; the connect used one
+    let limited = Client::connect_with(&url, options(Some("key-two-0123456789abcdef")))
+        .await
+        .unwrap();
+    limited.items().await.unwrap();
+    limited.score(&key, &[1.0, 2.0]).await.unwrap();
+    let e = limited.score(&key, &[1.0, 2.0]).await.unwrap_err();
+    match e {
+        ClientError::RateLimited { retry_after } => {
+            assert!(retry_after >= Duration::from_secs(1), "{retry_after:?}")
+        }
+        other => panic!("expected a rate limit, got {other}"),
+    }
+    // app-one has its own budget
+    client.score(&key, &[1.0, -1.0]).await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+fn write_catalog(path: &std::path::Path, dim: usize, values: &[i8]) {
+    let lines: String = values
+        .chunks_exact(dim)
+        .enumerate()
+        .map(|(i, row)| {
+            let v: Vec<String> = row.iter().map(i8::to_string).collect();
+            format!(
+                "{{\"id\":\"i{i}\",\"title\":\"item {i}\",\"vector\":[{}]}}\n",
+                v.join(",")
+            )
+        })
+        .collect();
+    std::fs::write(path, lines).unwrap();
+}
+
+async fn reload(url: &str, admin: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(format!("{url}/admin/catalogs/films/reload"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_replaced_under_load_fails_no_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("films.jsonl");
+    let dim = 4;
+    let old = random_values(40, dim * 3000);
+    let new = random_values(41, dim * 2500);
+    write_catalog(&path, dim, &old);
+    let admin = "admin-key-0123456789";
+    let config = veilrank_server::Config {
+        catalogs: vec![CatalogSource::parse(&format!("films={}", path.display())).unwrap()],
+        admin_key: Some(admin.into()),
+        ..test_config()
+    };
+    let catalogs = veilrank_server::load_catalogs(&config).unwrap();
+    let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
+    server.ready().await.unwrap();
+    let url = server.url();
+    let old_version = server.state.catalogs.default_catalog().reference.version;
+
+    let client = Arc::new(
+        Client::connect(&url, Duration::from_secs(10))
+            .await
+            .unwrap(),
+    );
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for w in 0..3u64 {
+        let (client, key, stop) = (client.clone(), key.clone(), stop.clone());
+        let (old, new) = (old.clone(), new.clone());
+        workers.push(tokio::spawn(async move {
+            let mut seen = (0, 0);
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || seen.1 == 0 {
+                i += 1;
+                let query = random_values(100 * w + i, dim);
+                let scores = client.score(&key, &prefs(&query)).await.unwrap();
+                let items = client.items().await.unwrap();
+                if scores.raw.len() == 3000 {
+                    assert_eq!(scores.raw, plain::scores(&old, dim, &query));
+                    seen.0 += 1;
+                } else {
+                    assert_eq!(scores.raw, plain::scores(&new, dim, &query));
+                    assert_eq!(items.len(), 2500);
+                    seen.1 += 1;
+                }
+            }
+            seen
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    write_catalog(&path, dim, &new);
+    let outcome = reload(&url, admin).await;
+    assert_eq!(outcome["status"], "replaced", "{outcome}");
+    assert_eq!(outcome["previous_version"], old_version.to_hex());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for worker in workers {
+        let (before, after) = worker.await.unwrap();
+        assert!(before > 0 && after > 0, "{before} before, {after} after");
+    }
+    // reloading the same file again changes nothing
+    assert_eq!(reload(&url, admin).await["status"], "unchanged");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_for_another_dimension_gets_a_typed_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("films.jsonl");
+    write_catalog(&path, 3, &random_values(50, 3 * 40));
+    let admin = "admin-key-0123456789";
+    let config = veilrank_server::Config {
+        catalogs: vec![CatalogSource::parse(&format!("films={}", path.display())).unwrap()],
+        admin_key: Some(admin.into()),
+        ..test_config()
+    };
+    let catalogs: Catalogs = veilrank_server::load_catalogs(&config).unwrap();
+    let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
+    server.ready().await.unwrap();
+    let url = server.url();
+    let client = Client::connect(&url, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let mut profile = client.create_profile(&key, &[1.0, 2.0, 3.0]).await.unwrap();
+
+    let new = random_values(51, 5 * 40);
+    write_catalog(&path, 5, &new);
+    assert_eq!(reload(&url, admin).await["status"], "replaced");
+    let e = client.score_profile(&profile, &key).await.unwrap_err();
+    assert!(matches!(e, ClientError::ProfileIncompatible { .. }), "{e}");
+
+    // the way out: reconnect and replace the profile for the new dimension
+    let client = Client::connect(&url, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let fresh = random_values(52, 5);
+    client
+        .replace_profile(&mut profile, &key, &prefs(&fresh))
+        .await
+        .unwrap();
+    let scores = client.score_profile(&profile, &key).await.unwrap();
+    assert_eq!(scores.raw, plain::scores(&new, 5, &fresh));
+    server.shutdown().await.unwrap();
+}
