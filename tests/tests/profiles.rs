@@ -203,6 +203,19 @@ async fn api_keys_and_rate_limits() {
         }
         other => panic!("expected a rate limit, got {other}"),
     }
+    let raw = reqwest::Client::new()
+        .get(format!("{url}/v1/catalogs"))
+        .header("x-api-key", "key-two-0123456789abcdef")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status(), 429);
+    let retry_after: u64 = raw.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
     // app-one has its own budget
     client.score(&key, &[1.0, -1.0]).await.unwrap();
     server.shutdown().await.unwrap();
