@@ -10,10 +10,6 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn server() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_veilrank-server"))
-}
-
 #[test]
 fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -23,11 +19,7 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
         .collect();
     std::fs::write(&path, &lines).unwrap();
 
-    let mut child = server()
-        .args(["--addr", "127.0.0.1:0", "--catalog"])
-        .arg(&path)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let mut child = common::server(&path, &dir.path().join("data"))
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -107,11 +99,7 @@ fn a_bad_catalog_file_stops_the_start_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");
     std::fs::write(&path, "id,title,f0,f1\na,A,1,2\nb,B,3\n").unwrap();
-    let output = server()
-        .args(["--addr", "127.0.0.1:0", "--catalog"])
-        .arg(&path)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let output = common::server(&path, &dir.path().join("data"))
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -10,7 +10,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
@@ -48,11 +48,7 @@ struct Server {
 impl Server {
     /// Starts the binary on port 0 and waits until it is ready.
     fn start(dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_veilrank-server"))
-            .args(["--addr", "127.0.0.1:0", "--catalog"])
-            .arg(dir.join("films.jsonl"))
-            .arg("--data-dir")
-            .arg(dir.join("data"))
+        let mut child = common::server(&dir.join("films.jsonl"), &dir.join("data"))
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -300,11 +296,7 @@ fn a_restart_keeps_profiles_and_a_foreign_data_directory_stops_the_start() {
 
     // a corrupt database file: a clear error, and the file left alone
     std::fs::write(dir.path().join("data/profiles.redb"), b"not a database").unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_veilrank-server"))
-        .args(["--addr", "127.0.0.1:0", "--catalog"])
-        .arg(dir.path().join("films.jsonl"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
+    let output = common::server(&dir.path().join("films.jsonl"), &dir.path().join("data"))
         .output()
         .unwrap();
     assert!(!output.status.success());

@@ -24,3 +24,14 @@ pub fn http_get(url: &str, path: &str) -> Option<(u16, String)> {
 pub fn http_status(url: &str, path: &str) -> Option<u16> {
     http_get(url, path).map(|(status, _)| status)
 }
+
+/// The server binary on a free loopback port with a catalog file and a data directory.
+pub fn server(catalog: &std::path::Path, data_dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_veilrank-server"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--catalog"])
+        .arg(catalog)
+        .arg("--data-dir")
+        .arg(data_dir);
+    command
+}
