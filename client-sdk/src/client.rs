@@ -153,7 +153,9 @@ impl Client {
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(key) = &options.api_key {
             let mut value = reqwest::header::HeaderValue::from_str(key).map_err(|_| {
-                ClientError::InvalidPreferences("the API key is not a valid header value".into())
+                ClientError::Unauthorized {
+                    message: "the API key holds characters an HTTP header cannot carry".into(),
+                }
             })?;
             value.set_sensitive(true);
             headers.insert("x-api-key", value);

@@ -190,12 +190,13 @@ impl Catalogs {
 
     /// Reloads every catalog that has a file; logs each outcome (what SIGHUP does).
     pub fn reload_all(&self) {
-        let ids: Vec<(String, bool)> = self
+        let ids: Vec<String> = self
             .read()
             .iter()
-            .map(|(id, e)| (id.clone(), e.source.is_some()))
+            .filter(|(_, e)| e.source.is_some())
+            .map(|(id, _)| id.clone())
             .collect();
-        for (id, _) in ids.into_iter().filter(|(_, file)| *file) {
+        for id in ids {
             match self.reload(&id) {
                 Ok(Reloaded::Unchanged { .. }) => {
                     tracing::info!(catalog = %id, "catalog file unchanged")

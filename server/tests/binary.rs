@@ -64,22 +64,14 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
     // SIGHUP reloads the changed file; the new version is served without a restart
     let pid = child.id().to_string();
     std::fs::write(&path, lines.replace("Film 7", "Film Seven")).unwrap();
-    assert!(Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal("-HUP", &pid);
     let deadline = Instant::now() + Duration::from_secs(30);
     while version() == before {
         assert!(Instant::now() < deadline, "no reload within 30 s of SIGHUP");
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    signal("-TERM", &pid);
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -105,4 +97,13 @@ fn a_bad_catalog_file_stops_the_start_with_file_and_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.csv:3"), "{stderr}");
+}
+
+/// Sends a signal to a process with kill(1).
+fn signal(which: &str, pid: &str) {
+    assert!(Command::new("kill")
+        .args([which, pid])
+        .status()
+        .unwrap()
+        .success());
 }

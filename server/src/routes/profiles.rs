@@ -61,8 +61,17 @@ fn authorize(
     token: &AccessToken,
     now: u64,
 ) -> Result<ProfileMeta, AppError> {
+    check(state, state.store.meta(id)?, token, now)
+}
+
+/// [`authorize`] on metadata already read.
+fn check(
+    state: &AppState,
+    meta: Option<ProfileMeta>,
+    token: &AccessToken,
+    now: u64,
+) -> Result<ProfileMeta, AppError> {
     const NOBODY: [u8; 32] = [0; 32];
-    let meta = state.store.meta(id)?;
     let matches = token.matches(meta.as_ref().map_or(&NOBODY, |m| &m.verifier));
     match meta {
         Some(meta) if matches && meta.expires_at(state.retention.idle) > now => Ok(meta),
@@ -232,11 +241,10 @@ pub async fn score(
         let state = job_state;
         let started = Instant::now();
         let now = now_unix();
-        authorize(&state, &id, &token, now)?;
-        let (meta, sealed) = state
-            .store
-            .get(&id)?
-            .ok_or_else(AppError::profile_not_found)?;
+        // metadata and content in one read transaction
+        let (meta, sealed) = state.store.get(&id)?.unzip();
+        let meta = check(&state, meta, &token, now)?;
+        let sealed = sealed.ok_or_else(AppError::profile_not_found)?;
         let catalog = state
             .catalogs
             .get(&meta.catalog)
