@@ -12,12 +12,33 @@ pub fn packed_len(count: usize, bits: u32) -> usize {
 
 /// Packs the low `bits` bits of each value (`1 <= bits <= 64`).
 pub fn pack(values: &[u64], bits: u32) -> Vec<u8> {
+    pack_iter(values.iter().copied(), values.len(), bits)
+}
+
+/// [`pack`] of `count` values as they are computed, without collecting them first.
+pub fn pack_iter(values: impl Iterator<Item = u64>, count: usize, bits: u32) -> Vec<u8> {
     debug_assert!((1..=64).contains(&bits));
     let mask = low_mask(bits);
-    let mut out = Vec::with_capacity(packed_len(values.len(), bits));
+    let mut out = Vec::with_capacity(packed_len(count, bits));
+    if bits <= 32 {
+        // the common case (responses): a u64 holds what is pending, flushed 4 bytes at a time
+        let mut acc: u64 = 0;
+        let mut filled: u32 = 0;
+        for v in values {
+            acc |= (v & mask) << filled;
+            filled += bits;
+            if filled >= 32 {
+                out.extend_from_slice(&(acc as u32).to_le_bytes());
+                acc >>= 32;
+                filled -= 32;
+            }
+        }
+        out.extend_from_slice(&acc.to_le_bytes()[..filled.div_ceil(8) as usize]);
+        return out;
+    }
     let mut acc: u128 = 0;
     let mut filled: u32 = 0;
-    for &v in values {
+    for v in values {
         acc |= ((v & mask) as u128) << filled;
         filled += bits;
         while filled >= 8 {

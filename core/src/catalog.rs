@@ -3,7 +3,8 @@
 //! Items are cut in blocks of N. For block b and feature i the catalog holds the polynomial
 //! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
 //! noise analysis picked. A query's score for block b is `sum_i GLWE(u_i) * V_{b,i}`: coefficient
-//! j decrypts to the score of item bN + j. 8 bytes per item-feature.
+//! j decrypts to the score of item bN + j. 8 bytes per item-feature, laid out in superblocks of
+//! a few blocks (see [`kernel`]) so that scoring streams it in order.
 
 use rayon::prelude::*;
 
@@ -27,7 +28,9 @@ pub struct PreparedCatalog {
     plan: NoisePlan,
     /// The kernel for the plan's prime on this CPU, chosen once.
     kernel: Kernel,
-    /// `blocks * dim * N` values: per block, the tiled layout of [`kernel`].
+    /// Blocks per superblock (the last one may have fewer).
+    superblock: usize,
+    /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`].
     ntt: Vec<u64>,
 }
 
@@ -89,22 +92,28 @@ impl PreparedCatalog {
 
         let q = plan.prime.modulus();
         let ntt_plan = plan.prime.plan();
+        // enough superblocks for every thread, each as large as a query tile is worth reusing
+        let superblock = (blocks / 8).clamp(1, kernel::MAX_SUPERBLOCK);
         let mut ntt = vec![0u64; blocks * dim * n];
         let done = std::sync::atomic::AtomicUsize::new(0);
-        ntt.par_chunks_mut(dim * n)
+        ntt.par_chunks_mut(superblock * dim * n)
             .enumerate()
-            .for_each(|(b, tiled)| {
+            .for_each(|(s, data)| {
+                let in_superblock = data.len() / (dim * n);
                 let mut polys = vec![0u64; dim * n];
-                for (i, poly) in polys.chunks_exact_mut(n).enumerate() {
-                    for (j, c) in poly.iter_mut().enumerate() {
-                        *c = from_signed(i64::from(coefficient(b, i, j)), q);
+                for k in 0..in_superblock {
+                    let b = s * superblock + k;
+                    for (i, poly) in polys.chunks_exact_mut(n).enumerate() {
+                        for (j, c) in poly.iter_mut().enumerate() {
+                            *c = from_signed(i64::from(coefficient(b, i, j)), q);
+                        }
+                        ntt_plan.fwd(poly);
+                        ntt_plan.normalize(poly);
                     }
-                    ntt_plan.fwd(poly);
-                    ntt_plan.normalize(poly);
+                    kernel::interleave_into_superblock(&polys, dim, n, k, in_superblock, data);
+                    let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    progress(done, blocks);
                 }
-                kernel::interleave(&polys, dim, n, tiled);
-                let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress(done, blocks);
             });
         Ok(Self {
             params: *params,
@@ -112,6 +121,7 @@ impl PreparedCatalog {
             items,
             plan,
             kernel: Kernel::for_prime(plan.prime),
+            superblock,
             ntt,
         })
     }
@@ -152,51 +162,75 @@ impl PreparedCatalog {
         self.score_expanded(&expanded)
     }
 
-    /// Scores an expanded query: per block, multiply-accumulate over the features in the
-    /// transform domain ([`kernel`]), transform back, switch to the response width. Groups of
-    /// blocks run in parallel on the current rayon pool; each group reuses every query tile from
-    /// L1 for all its blocks. The work done depends only on the sizes, never on values.
+    /// Scores an expanded query: [`Self::score_batch`] with a batch of one.
     pub fn score_expanded(&self, query: &ExpandedQuery) -> Result<Response> {
-        if query.dim != self.dim {
-            return Err(Error::DimensionMismatch {
-                expected: self.dim,
-                found: query.dim,
-            });
+        let mut responses = self.score_batch(&[query])?;
+        responses
+            .pop()
+            .ok_or_else(|| Error::Malformed("empty batch".into()))
+    }
+
+    /// Scores a batch of expanded queries (of any users) in one pass over the catalog: per
+    /// superblock, multiply-accumulate every query over the features in the transform domain
+    /// ([`kernel`]), transform back, switch to the response width. Superblocks run in parallel on
+    /// the current rayon pool. Each response depends only on its own query: batching changes
+    /// the memory traffic, not the arithmetic. The work done depends only on the sizes, never
+    /// on values.
+    pub fn score_batch(&self, queries: &[&ExpandedQuery]) -> Result<Vec<Response>> {
+        for query in queries {
+            if query.dim != self.dim {
+                return Err(Error::DimensionMismatch {
+                    expected: self.dim,
+                    found: query.dim,
+                });
+            }
+            if query.prime != self.plan.prime {
+                return Err(Error::Malformed(
+                    "query expanded under another prime".into(),
+                ));
+            }
         }
-        if query.prime != self.plan.prime {
-            return Err(Error::Malformed(
-                "query expanded under another prime".into(),
-            ));
+        if queries.is_empty() {
+            return Ok(Vec::new());
         }
         let n = self.params.polynomial_size;
         let dim = self.dim;
-        let blocks = self.blocks();
-        // enough groups to keep every thread busy, few enough to reuse each query tile
-        let groups = (rayon::current_num_threads() * 2).clamp(1, blocks);
-        let group_blocks = blocks.div_ceil(groups);
+        let batch = queries.len();
         let kernel = self.kernel;
+        let polys: Vec<&[u64]> = queries.iter().map(|q| q.polys.as_slice()).collect();
 
-        let responses: Vec<Vec<serde_bytes::ByteBuf>> = self
+        // per superblock: per query, per block of the superblock, the packed block
+        let per_superblock: Vec<Vec<serde_bytes::ByteBuf>> = self
             .ntt
-            .par_chunks(group_blocks * dim * n)
+            .par_chunks(self.superblock * dim * n)
             .enumerate()
-            .map(|(g, catalog)| {
-                let in_group = catalog.len() / (dim * n);
-                // per block: the mask accumulator, then the body accumulator
-                let mut acc = vec![0u64; in_group * 2 * n];
-                kernel.run(&query.polys, catalog, dim, n, &mut acc);
+            .map(|(s, data)| {
+                let in_superblock = data.len() / (dim * n);
+                let mut acc = vec![0u64; batch * in_superblock * 2 * n];
+                kernel.run(&polys, data, in_superblock, dim, n, &mut acc);
                 acc.chunks_exact_mut(2 * n)
                     .enumerate()
-                    .map(|(k, acc)| self.finish_block(g * group_blocks + k, acc))
+                    .map(|(x, acc)| self.finish_block(s * self.superblock + x % in_superblock, acc))
                     .collect()
             })
             .collect();
-        Ok(Response {
-            bits: self.plan.response_bits as u8,
-            dim: self.dim as u32,
-            items: self.items as u32,
-            blocks: responses.into_iter().flatten().collect(),
-        })
+
+        let mut blocks = vec![Vec::with_capacity(self.blocks()); batch];
+        for packed in per_superblock {
+            let in_superblock = packed.len() / batch;
+            for (x, block) in packed.into_iter().enumerate() {
+                blocks[x / in_superblock].push(block);
+            }
+        }
+        Ok(blocks
+            .into_iter()
+            .map(|blocks| Response {
+                bits: self.plan.response_bits as u8,
+                dim: self.dim as u32,
+                items: self.items as u32,
+                blocks,
+            })
+            .collect())
     }
 
     /// Back from the transform domain, switched to the response width and packed: the block's
@@ -205,19 +239,20 @@ impl PreparedCatalog {
         let n = self.params.polynomial_size;
         let plan = self.plan.prime.plan();
         let bits = self.plan.response_bits;
-        // q -> 2^bits: round(x * 2^bits / q); f64 is exact to 2^-18 of a unit here
-        let to_bits = 2f64.powi(bits as i32) / self.plan.prime.modulus() as f64;
+        // q -> 2^bits: round(x 2^bits / q) as (x m + 2^73) >> 74 with m = round(2^(74+bits) / q),
+        // within 2^-24 of the exact quotient (m < 2^63 for bits <= 39 and q > 2^50)
+        let q = u128::from(self.plan.prime.modulus());
+        let m = ((1u128 << (74 + bits)) + q / 2) / q;
         let bit_mask = (1u64 << bits) - 1;
         let (acc_mask, acc_body) = acc.split_at_mut(n);
         plan.inv(acc_mask);
         plan.inv(acc_body);
         let in_block = (self.items - block * n).min(n);
-        let values: Vec<u64> = acc_mask
+        let values = acc_mask
             .iter()
             .chain(&acc_body[..in_block])
-            .map(|&x| ((x as f64 * to_bits).round() as u64) & bit_mask)
-            .collect();
-        serde_bytes::ByteBuf::from(bitpack::pack(&values, bits))
+            .map(|&x| (((u128::from(x) * m + (1u128 << 73)) >> 74) as u64) & bit_mask);
+        serde_bytes::ByteBuf::from(bitpack::pack_iter(values, n + in_block, bits))
     }
 }
 

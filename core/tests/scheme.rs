@@ -145,3 +145,82 @@ fn queries_of_another_dimension_are_rejected() {
         })
     ));
 }
+
+#[test]
+fn catalog_sizes_around_block_and_superblock_boundaries_decrypt_exactly() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let n = V1_128.polynomial_size;
+    let dim = 2;
+    // one block; 8 blocks (one per superblock); 9; 32 and 33 (superblocks of 4, the last short)
+    for items in [
+        n - 1,
+        n,
+        n + 1,
+        8 * n,
+        8 * n + 1,
+        9 * n - 1,
+        32 * n,
+        33 * n + 1,
+    ] {
+        let catalog = random_values(&mut rng, dim * items);
+        let query = random_values(&mut rng, dim);
+        check(&key, &catalog, dim, &query);
+    }
+}
+
+#[test]
+fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let n = V1_128.polynomial_size;
+    let dim = 8;
+    for items in [3 * n + 5, 33 * n + 1] {
+        let catalog_values = random_values(&mut rng, dim * items);
+        let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
+        let prime = catalog.noise_plan().prime;
+        let users: Vec<(SecretKey, Vec<i8>)> = (0..3)
+            .map(|_| {
+                (
+                    SecretKey::generate(&V1_128).unwrap(),
+                    random_values(&mut rng, dim),
+                )
+            })
+            .collect();
+        let queries: Vec<Query> = users
+            .iter()
+            .map(|(key, values)| Query::encrypt(key, values).unwrap())
+            .collect();
+        let expanded: Vec<_> = queries
+            .iter()
+            .map(|q| q.expand(&V1_128, dim, prime).unwrap())
+            .collect();
+        let responses = catalog
+            .score_batch(&expanded.iter().collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(responses.len(), users.len());
+        for (u, ((key, values), response)) in users.iter().zip(&responses).enumerate() {
+            let expected = plain::scores(&catalog_values, dim, values);
+            assert_eq!(response.decrypt(key, items).unwrap(), expected, "user {u}");
+            // the same as scoring alone
+            let alone = catalog.score(&queries[u]).unwrap();
+            assert_eq!(
+                alone.decrypt(key, items).unwrap(),
+                expected,
+                "user {u} alone"
+            );
+            // and unreadable to the others
+            let (other, _) = &users[(u + 1) % users.len()];
+            let readable = response
+                .decrypt(other, items)
+                .unwrap()
+                .iter()
+                .zip(&expected)
+                .filter(|(a, b)| a == b)
+                .count();
+            assert!(
+                readable < items / 50,
+                "{readable} of user {u}'s scores readable"
+            );
+        }
+    }
+}
