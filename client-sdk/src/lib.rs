@@ -18,6 +18,8 @@ pub mod client;
 mod error;
 pub mod keystore;
 
-pub use client::{Client, ConnectOptions, Profile, RankedItem, Recommendations, Report, Scores};
+pub use client::{
+    Client, ConnectOptions, Profile, RankedItem, Recommendations, Report, Scores, ServerTiming,
+};
 pub use error::{ClientError, Result};
 pub use veilrank_core::SecretKey;

@@ -17,6 +17,7 @@ use veilrank_core::V1_128;
 
 use crate::audit::Audit;
 use crate::auth::{self, AdminKey, ApiKeys};
+use crate::batcher::Batcher;
 use crate::catalog::ServedCatalog;
 use crate::catalog_file;
 use crate::catalogs::Catalogs;
@@ -143,10 +144,19 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
     )?;
     let admin_key = AdminKey::new(config.admin_key.as_deref())?;
     let (store, audit) = open_store(config)?;
+    let metrics = Arc::new(Metrics::new());
+    // room for a few batches waiting behind the one in progress
+    let batcher = Batcher::start(
+        config.max_batch,
+        4 * config.max_batch.max(16),
+        metrics.clone(),
+    )
+    .map_err(ServerError::Io)?;
     Ok(AppState {
         catalogs: Arc::new(catalogs),
         scoring: Arc::new(Semaphore::new(config.max_concurrent_scores.max(1))),
         queue_timeout: Duration::from_millis(config.queue_timeout_ms),
+        batcher: Arc::new(batcher),
         store: Arc::new(store),
         audit: Arc::new(audit),
         retention: Retention {
@@ -156,7 +166,7 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         },
         api_keys: Arc::new(api_keys),
         admin_key: Arc::new(admin_key),
-        metrics: Arc::new(Metrics::new()),
+        metrics,
     })
 }
 

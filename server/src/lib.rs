@@ -7,6 +7,7 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod batcher;
 pub mod catalog;
 pub mod catalog_file;
 pub mod catalogs;

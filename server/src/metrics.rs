@@ -59,6 +59,8 @@ pub struct Metrics {
     pub scoring: Gauge<i64, AtomicI64>,
     /// Requests refused by a rate limit.
     pub rate_limited: Counter,
+    /// Queries per pass over a catalog (micro-batching).
+    pub batch_size: Histogram,
     /// Profile lifecycle events.
     pub profile_events: Family<EventLabels, Counter>,
     profiles: Gauge<i64, AtomicI64>,
@@ -108,6 +110,12 @@ impl Metrics {
             "Requests refused because their API key was over its rate limit",
             rate_limited.clone(),
         );
+        let batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 8));
+        registry.register(
+            "scoring_batch_size",
+            "Queries scored together in one pass over a catalog",
+            batch_size.clone(),
+        );
         let profile_events = Family::<EventLabels, Counter>::default();
         registry.register(
             "profile_events",
@@ -135,6 +143,7 @@ impl Metrics {
             queue_depth,
             scoring,
             rate_limited,
+            batch_size,
             profile_events,
             profiles,
             catalog_items,

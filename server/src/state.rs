@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 
 use crate::audit::Audit;
 use crate::auth::{AdminKey, ApiKeys};
+use crate::batcher::Batcher;
 use crate::catalogs::Catalogs;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -27,10 +28,12 @@ pub struct Retention {
 pub struct AppState {
     /// The served catalogs.
     pub catalogs: Arc<Catalogs>,
-    /// Permits for concurrent scoring jobs; each job already uses every core.
+    /// Permits for concurrent CPU-heavy jobs (decoding and expanding queries, profile I/O).
     pub scoring: Arc<Semaphore>,
     /// How long a request waits for a permit before it is told to come back.
     pub queue_timeout: Duration,
+    /// Where expanded queries go to be scored, in batches while the server is busy.
+    pub batcher: Arc<Batcher>,
     /// Stored profiles.
     pub store: Arc<Store>,
     /// The audit log of profile events.

@@ -389,10 +389,17 @@ fn print_ranking(recommendations: &Recommendations) {
 
 fn print_report(report: &Report) {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("\ntime (ms): encrypt {:.1} | round trip {:.1} (server scoring {}) | decrypt {:.1} | rank {:.2}",
+    println!(
+        "\ntime (ms): encrypt {:.1} | round trip {:.1} (server {}) | decrypt {:.1} | rank {:.2}",
         ms(report.encrypt),
         ms(report.round_trip),
-        report.server.map_or("n/a".to_string(), |d| format!("{:.1}", ms(d))),
+        report.server.map_or("n/a".to_string(), |s| format!(
+            "{:.1}: expand {:.1}, scoring {:.1} in a batch of {}",
+            ms(s.total),
+            ms(s.expand),
+            ms(s.score),
+            s.batch
+        )),
         ms(report.decrypt),
         ms(report.rank),
     );

@@ -152,8 +152,9 @@ fn items_of(
 
 /// `POST /v1/catalogs/{catalog}/score`: an encrypted query in, encrypted scores out.
 ///
-/// Decoding and scoring run on the blocking pool behind the scoring semaphore, on the catalog
-/// version current when the request arrived; the response names that version. Nothing about the
+/// Decoding and expansion run on the blocking pool behind the semaphore, scoring in the batcher
+/// (with any other queries waiting), on the catalog version current when the request arrived;
+/// the response names that version. Nothing about the
 /// body is logged.
 pub async fn score(
     State(state): State<AppState>,
@@ -185,18 +186,16 @@ async fn score_with(
     if catalog.prepared().is_none() {
         return Err(AppError::not_ready());
     }
-    let (encoded, elapsed) = on_pool(&state, move || {
+    let job_catalog = catalog.clone();
+    let (query, expand) = on_pool(&state, move || {
+        let catalog = job_catalog;
         let started = Instant::now();
         let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
         let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &body)?;
-        let response = prepared.score(&query)?;
-        let encoded = wire::encode_response(&catalog.params, &catalog.reference, &response)
-            .map_err(|e| {
-                tracing::error!(error = %e, "encoding a response failed");
-                AppError::internal()
-            })?;
-        Ok((encoded, started.elapsed()))
+        let expanded = query.expand(&catalog.params, catalog.dim, prepared.noise_plan().prime)?;
+        Ok((expanded, started.elapsed()))
     })
     .await?;
-    Ok(scores_response(encoded, elapsed))
+    let scored = state.batcher.score(catalog, query).await?;
+    Ok(scores_response(scored, expand))
 }

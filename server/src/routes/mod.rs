@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put, MethodRouter};
 
+use crate::batcher::Scored;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -201,22 +202,35 @@ pub(crate) async fn on_pool<T: Send + 'static>(
     })?
 }
 
-/// Encrypted scores as an HTTP response, with the scoring time in `Server-Timing`.
-pub(crate) fn scores_response(encoded: Vec<u8>, elapsed: Duration) -> Response {
+/// Encrypted scores as an HTTP response. `Server-Timing` says where the server's time went:
+/// `expand` (decoding and moving the query to the transform domain), `queue` (waiting for the
+/// pass in progress), `score` (the pass over the catalog, shared by `batch` queries, with
+/// encoding) and `total`.
+pub(crate) fn scores_response(scored: Scored, expand: Duration) -> Response {
+    let total = expand + scored.waited + scored.scoring;
     tracing::debug!(
-        score_ms = elapsed.as_secs_f64() * 1e3,
-        bytes = encoded.len(),
+        total_ms = total.as_secs_f64() * 1e3,
+        batch = scored.batch,
+        bytes = scored.encoded.len(),
         "scored"
+    );
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let timing = format!(
+        "expand;dur={:.3}, queue;dur={:.3}, score;dur={:.3}, total;dur={:.3}, batch;desc=\"{}\"",
+        ms(expand),
+        ms(scored.waited),
+        ms(scored.scoring),
+        ms(total),
+        scored.batch
     );
     let mut response = (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         )],
-        encoded,
+        scored.encoded,
     )
         .into_response();
-    let timing = format!("score;dur={:.3}", elapsed.as_secs_f64() * 1e3);
     if let Ok(value) = HeaderValue::from_str(&timing) {
         response.headers_mut().insert("server-timing", value);
     }

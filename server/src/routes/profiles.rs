@@ -237,7 +237,7 @@ pub async fn score(
     let (id, token) = credentials(&id, &headers)?;
     let app = app_name(app);
     let job_state = state.clone();
-    let (encoded, elapsed) = on_pool(&state, move || {
+    let (catalog, query, expand) = on_pool(&state, move || {
         let state = job_state;
         let started = Instant::now();
         let now = now_unix();
@@ -270,17 +270,16 @@ pub async fn score(
             AppError::internal()
         })?;
         let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &bytes)?;
-        let response = prepared.score(&query)?;
-        let encoded = wire::encode_response(&catalog.params, &catalog.reference, &response)
-            .map_err(internal)?;
+        let expanded = query.expand(&catalog.params, catalog.dim, prepared.noise_plan().prime)?;
         if state.retention.idle.is_some() {
             state.store.touch(&id, now)?;
         }
         record(&state, Event::Scored, &id, &meta.catalog, app.as_deref());
-        Ok((encoded, started.elapsed()))
+        Ok((catalog, expanded, started.elapsed()))
     })
     .await?;
-    Ok(scores_response(encoded, elapsed))
+    let scored = state.batcher.score(catalog, query).await?;
+    Ok(scores_response(scored, expand))
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
