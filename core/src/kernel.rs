@@ -172,13 +172,11 @@ fn lazy(
                     )
                     .0
                 };
-                for k in 0..blocks {
-                    let v_tile = v_tile(k);
-                    for (j, query) in queries.iter().enumerate() {
-                        let q_tile = pulp::as_arrays::<8, _>(
-                            &query[t * 2 * dim * LANES..][..2 * dim * LANES],
-                        )
-                        .0;
+                for (j, query) in queries.iter().enumerate() {
+                    let q_tile =
+                        pulp::as_arrays::<8, _>(&query[t * 2 * dim * LANES..][..2 * dim * LANES]).0;
+                    for k in 0..blocks {
+                        let v_tile = v_tile(k);
                         let s = tile_sums(simd, v_tile, q_tile, j == 0);
                         let out = &mut acc[(j * blocks + k) * 2 * n..][..2 * n];
                         let base = t * LANES;
