@@ -1,4 +1,11 @@
-//! Shared pieces of veilrank's benchmarks: synthetic catalogs.
+//! veilrank's benchmarks: criterion micro-benchmarks (`benches/scoring.rs`) and the latency-study
+//! harness (`veilrank-bench latency | sweep`), whose pieces live here.
+
+pub mod baselines;
+pub mod output;
+pub mod plots;
+pub mod study;
+pub mod system;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -20,6 +20,13 @@ pub fn pack_iter(values: impl Iterator<Item = u64>, count: usize, bits: u32) -> 
     debug_assert!((1..=64).contains(&bits));
     let mask = low_mask(bits);
     let mut out = Vec::with_capacity(packed_len(count, bits));
+    if bits.is_multiple_of(8) {
+        let width = bits as usize / 8;
+        for v in values {
+            out.extend_from_slice(&(v & mask).to_le_bytes()[..width]);
+        }
+        return out;
+    }
     if bits <= 32 {
         // the common case (responses): a u64 holds what is pending, flushed 4 bytes at a time
         let mut acc: u64 = 0;
@@ -69,6 +76,18 @@ pub fn unpack(bytes: &[u8], bits: u32, count: usize) -> Result<Vec<u64>> {
         )));
     }
     let mask = low_mask(bits);
+    if bits.is_multiple_of(8) {
+        // whole bytes (48-bit query bodies): each value is its own little-endian bytes
+        let width = bits as usize / 8;
+        return Ok(bytes
+            .chunks_exact(width)
+            .map(|c| {
+                let mut le = [0u8; 8];
+                le[..width].copy_from_slice(c);
+                u64::from_le_bytes(le)
+            })
+            .collect());
+    }
     let mut out = Vec::with_capacity(count);
     let mut acc: u128 = 0;
     let mut filled: u32 = 0;

@@ -83,12 +83,21 @@ impl ServedCatalog {
 
     /// Moves the catalog into the transform domain (CPU-heavy: call off the async executor).
     pub fn prepare(&self) -> Result<&PreparedCatalog> {
+        self.prepare_reporting(&|_, _| {})
+    }
+
+    /// [`Self::prepare`], also calling `report(blocks_done, blocks)` as it goes (a progress bar).
+    pub fn prepare_reporting(
+        &self,
+        report: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<&PreparedCatalog> {
         if let Some(prepared) = self.prepared.get() {
             return Ok(prepared);
         }
         // a log line per tenth done, for catalogs large enough to take a while
         let logged_tenths = AtomicUsize::new(0);
         let progress = |done: usize, blocks: usize| {
+            report(done, blocks);
             let tenths = done * 10 / blocks;
             if blocks >= 64 && logged_tenths.fetch_max(tenths, Ordering::Relaxed) < tenths {
                 tracing::info!(

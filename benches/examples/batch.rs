@@ -1,0 +1,39 @@
+//! The engine alone: a pass of B queries over an M x 64 catalog on T threads, per query.
+//!
+//! `cargo run --release -p veilrank-bench --example batch -- 1000000 8 2` (M, B, T); run it
+//! with B = 1 and B = 8 to see what micro-batching buys without the clients' work.
+
+#![allow(clippy::unwrap_used)]
+use std::time::Instant;
+use veilrank_bench::{pool, random_i8};
+use veilrank_core::{PreparedCatalog, Query, SecretKey, V1_128};
+
+fn main() {
+    let items: usize = std::env::args()
+        .nth(1)
+        .map_or(1_000_000, |s| s.parse().unwrap());
+    let batch: usize = std::env::args().nth(2).map_or(1, |s| s.parse().unwrap());
+    let threads: usize = std::env::args().nth(3).map_or(1, |s| s.parse().unwrap());
+    let dim = 64;
+    let values = random_i8(1, items * dim);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let prime = catalog.noise_plan().prime;
+    let qs: Vec<_> = (0..batch)
+        .map(|i| {
+            Query::encrypt(&key, &random_i8(2 + i as u64, dim))
+                .unwrap()
+                .expand(&V1_128, dim, prime)
+                .unwrap()
+        })
+        .collect();
+    let refs: Vec<_> = qs.iter().collect();
+    let p = pool(threads);
+    let t = Instant::now();
+    let reps = 20;
+    for _ in 0..reps {
+        p.install(|| catalog.score_batch(&refs).unwrap());
+    }
+    let e = t.elapsed().as_secs_f64() / reps as f64;
+    println!("batch {batch} threads {threads}: {:.1} ms per batch, {:.2} ms per query, {:.2} ns/if/core per query", e*1e3, e*1e3/batch as f64, e*1e9*threads as f64/(items*dim*batch) as f64);
+}

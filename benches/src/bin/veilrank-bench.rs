@@ -1,0 +1,240 @@
+//! `veilrank-bench`: whole-system latency studies over real HTTP.
+//!
+//! ```text
+//! veilrank-bench latency [--server URL] --items M --dim D --concurrency C --queries Q [--json PATH]
+//! veilrank-bench latency --preset apple-pnns
+//! veilrank-bench sweep --items 10000,100000,1000000 --dim 32,64,128 --concurrency 1,8 --out DIR
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use veilrank_bench::baselines::{self, NaiveTfhe};
+use veilrank_bench::output;
+use veilrank_bench::plots;
+use veilrank_bench::study::{self, Outcome, Study};
+
+#[derive(Parser)]
+#[command(name = "veilrank-bench", version, about = "veilrank latency studies")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// One study: C concurrent clients run Q queries over real HTTP.
+    Latency(LatencyArgs),
+    /// Every combination of sizes, dimensions and concurrencies, with CSV, JSON and plots.
+    Sweep(SweepArgs),
+}
+
+/// Named shapes from the literature.
+#[derive(Clone, Copy, ValueEnum)]
+enum Preset {
+    /// Apple's Private Nearest Neighbor Search example: 4,096 items x 128 dims.
+    ApplePnns,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Measured queries per study.
+    #[arg(long, default_value_t = 20)]
+    queries: usize,
+    /// Unmeasured queries first.
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    /// Items ranked per query.
+    #[arg(long, default_value_t = 100)]
+    top: usize,
+    /// The in-process server's batch limit (1: one query at a time).
+    #[arg(long, default_value_t = 16)]
+    max_batch: usize,
+    /// Skip the tfhe integer-API baseline (it takes tens of seconds).
+    #[arg(long)]
+    no_naive: bool,
+}
+
+#[derive(Args)]
+struct LatencyArgs {
+    /// A running server; without it one starts in-process with a synthetic catalog.
+    #[arg(long)]
+    server: Option<String>,
+    /// Catalog items.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=268_435_456))]
+    items: u64,
+    /// Dimension.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    dim: u64,
+    /// A named shape instead of --items and --dim.
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
+    /// Write the outcome as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Catalog sizes, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    items: Vec<usize>,
+    /// Dimensions, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128")]
+    dim: Vec<usize>,
+    /// Concurrencies, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    concurrency: Vec<usize>,
+    /// Directory for results.csv, results.json, results.md and the plots.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Latency(args) => latency(args).await,
+            Command::Sweep(args) => sweep(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn naive(skip: bool) -> Option<NaiveTfhe> {
+    if skip {
+        return None;
+    }
+    eprintln!(
+        "measuring tfhe's high-level integer API on 1 item x 2 features (keys take a while)..."
+    );
+    Some(tokio::task::block_in_place(|| baselines::naive_tfhe(1, 2)))
+}
+
+fn study_of(common: &Common, server: Option<String>, items: usize, dim: usize, c: usize) -> Study {
+    Study {
+        server,
+        items,
+        dim,
+        concurrency: c,
+        queries: common.queries.max(1),
+        warmup: common.warmup,
+        max_batch: common.max_batch.max(1),
+        top: common.top.max(1),
+        progress: true,
+    }
+}
+
+async fn latency(args: LatencyArgs) -> Result<(), String> {
+    let (items, dim) = match args.preset {
+        Some(Preset::ApplePnns) => (4096, 128),
+        None => (args.items as usize, args.dim as usize),
+    };
+    let study = study_of(
+        &args.common,
+        args.server.clone(),
+        items,
+        dim,
+        args.concurrency as usize,
+    );
+    let outcome = study::run(&study).await?;
+    let outcome = outcome.with_naive(naive(args.common.no_naive));
+    println!("veilrank latency study\n{}", output::table(&outcome));
+    if args.preset.is_some() {
+        println!("{}", apple_comparison(&outcome));
+    }
+    if let Some(path) = &args.json {
+        output::write_json(path, std::slice::from_ref(&outcome))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// Our figures beside Apple's published ones for the same shape (different hardware, scheme
+/// and security analysis: a shape comparison, not a race).
+fn apple_comparison(o: &Outcome) -> String {
+    format!(
+        "  Apple PNNS shape (4096 x 128) | veilrank (this machine)  | Apple swift-homomorphic-encryption (published, other hardware)\n  \
+         query                          | {:>8.1} KB              | 28.2 KB + 170 KB evaluation key\n  \
+         response                       | {:>8.1} KB              | 52.1 KB\n  \
+         server                         | {:>8.1} ms              | 10.4-12.5 ms",
+        o.upload_bytes as f64 / 1e3,
+        o.download_bytes as f64 / 1e3,
+        o.server_p50_ms,
+    )
+}
+
+async fn sweep(args: SweepArgs) -> Result<(), String> {
+    if args.items.is_empty() || args.dim.is_empty() || args.concurrency.is_empty() {
+        return Err("--items, --dim and --concurrency each need at least one value".into());
+    }
+    if let Some(bad) = args.items.iter().find(|&&m| m == 0 || m > 1 << 28) {
+        return Err(format!("--items {bad} is outside 1..=268435456"));
+    }
+    if let Some(bad) = args.dim.iter().find(|&&d| d == 0 || d > 1024) {
+        return Err(format!("--dim {bad} is outside 1..=1024"));
+    }
+    if let Some(bad) = args.concurrency.iter().find(|&&c| c == 0 || c > 1024) {
+        return Err(format!("--concurrency {bad} is outside 1..=1024"));
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
+    let runs = args.items.len() * args.dim.len() * args.concurrency.len();
+    let mut outcomes = Vec::with_capacity(runs);
+    let mut run = 0;
+    for &items in &args.items {
+        for &dim in &args.dim {
+            for &c in &args.concurrency {
+                run += 1;
+                eprintln!("[{run}/{runs}] {items} items x {dim} dims, {c} clients");
+                let study = study_of(&args.common, None, items, dim, c);
+                let outcome = study::run(&study).await?;
+                eprint!("{}", output::table(&outcome));
+                outcomes.push(outcome);
+            }
+        }
+    }
+    let naive = naive(args.common.no_naive);
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(|o| o.with_naive(naive)).collect();
+    let write = |name: &str, f: &dyn Fn(&std::path::Path) -> std::io::Result<()>| {
+        let path = args.out.join(name);
+        f(&path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("results.csv", &|p| output::write_csv(p, &outcomes))?;
+    write("results.json", &|p| output::write_json(p, &outcomes))?;
+    write("results.md", &|p| {
+        std::fs::write(p, output::markdown(&outcomes))
+    })?;
+    plots::write_all(&args.out, &outcomes)?;
+    println!("{}", output::markdown(&outcomes));
+    println!(
+        "wrote results.csv, results.json, results.md, latency.svg, throughput.svg, bytes.svg to {}",
+        args.out.display()
+    );
+    Ok(())
+}

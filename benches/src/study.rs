@@ -1,0 +1,440 @@
+//! One latency study: C concurrent clients run Q queries over real HTTP against a server (one
+//! started in-process with a synthetic catalog, or a running one), with every phase of every
+//! query recorded in HDR histograms.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use veilrank_client::{Client, Report, SecretKey};
+use veilrank_core::V1_128;
+use veilrank_server::catalog::ServedCatalog;
+use veilrank_server::catalog_file::{RawCatalog, RawItem};
+use veilrank_server::catalogs::Catalogs;
+use veilrank_server::{Config, RunningServer};
+
+use crate::baselines::{self, NaiveTfhe};
+use crate::system;
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct Study {
+    /// A running server's URL; `None` starts one in-process.
+    pub server: Option<String>,
+    /// Items of the synthetic catalog (in-process), or of the plaintext baseline (`--server`).
+    pub items: usize,
+    /// Their dimension.
+    pub dim: usize,
+    /// Concurrent clients.
+    pub concurrency: usize,
+    /// Measured queries, in all.
+    pub queries: usize,
+    /// Unmeasured queries first (connections, caches, the item list).
+    pub warmup: usize,
+    /// The in-process server's batch limit (1: one query at a time).
+    pub max_batch: usize,
+    /// Items ranked per query.
+    pub top: usize,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+/// Everything a study measured. Times in milliseconds unless named otherwise.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Outcome {
+    /// Catalog items.
+    pub items: usize,
+    /// Dimension.
+    pub dim: usize,
+    /// Concurrent clients.
+    pub concurrency: usize,
+    /// Measured queries.
+    pub queries: usize,
+    /// Server batch limit (in-process; 0 for a running server).
+    pub max_batch: usize,
+    /// Threads of the machine's rayon pool (server and baselines).
+    pub threads: usize,
+    /// End-to-end latency percentiles: encryption to ranked items.
+    pub latency_p50_ms: f64,
+    /// p90.
+    pub latency_p90_ms: f64,
+    /// p99.
+    pub latency_p99_ms: f64,
+    /// Largest.
+    pub latency_max_ms: f64,
+    /// Client encryption, p50.
+    pub encrypt_p50_ms: f64,
+    /// Sending the query (round trip to the response headers, less the server's time), p50.
+    pub upload_p50_ms: f64,
+    /// The server's time for a query (expansion, queue, scoring pass), p50.
+    pub server_p50_ms: f64,
+    /// Of which the pass over the catalog (shared by a batch), p50.
+    pub server_score_p50_ms: f64,
+    /// Of which expansion, p50.
+    pub server_expand_p50_ms: f64,
+    /// Of which waiting for the pass in progress, p50.
+    pub server_queue_p50_ms: f64,
+    /// Receiving the response body, p50.
+    pub download_p50_ms: f64,
+    /// Client decryption and top-k ranking, p50.
+    pub decrypt_rank_p50_ms: f64,
+    /// Mean queries per scoring pass.
+    pub mean_batch: f64,
+    /// Measured queries per second of wall time.
+    pub throughput_qps: f64,
+    /// Query body bytes.
+    pub upload_bytes: usize,
+    /// Response body bytes.
+    pub download_bytes: usize,
+    /// Server pass per query (its share of a batch), per item-feature, p50, in ns of wall time.
+    pub server_ns_per_item_feature: f64,
+    /// The same per core (times the threads).
+    pub server_ns_per_item_feature_per_core: f64,
+    /// Plaintext i8 scoring of a catalog of the same size, cache-cold, same threads, in ns.
+    pub plaintext_ns_per_item_feature: f64,
+    /// `server_ns_per_item_feature / plaintext_ns_per_item_feature`.
+    pub ratio_to_plaintext: f64,
+    /// Catalog preparation, seconds (in-process only).
+    pub prepare_s: Option<f64>,
+    /// Prepared catalog bytes per item-feature (in-process only).
+    pub prepared_bytes_per_item_feature: Option<f64>,
+    /// Peak resident memory of the harness process (with the in-process server), bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// tfhe's high-level integer API: seconds per item-feature, measured on a tiny instance.
+    pub naive_tfhe_s_per_item_feature: Option<f64>,
+    /// Its extrapolation to this catalog: seconds per query (extrapolated, not measured).
+    pub naive_tfhe_extrapolated: Option<f64>,
+    /// The tiny instance it was measured on, `items x dim`.
+    pub naive_tfhe_measured_on: Option<String>,
+}
+
+/// A synthetic catalog of `items x dim` random vectors, deterministic.
+pub fn synthetic_catalog(items: usize, dim: usize) -> RawCatalog {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5EED);
+    RawCatalog {
+        dim,
+        items: (0..items)
+            .map(|i| RawItem {
+                id: format!("item-{i}"),
+                title: String::new(),
+                vector: (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+            })
+            .collect(),
+        topics: Vec::new(),
+    }
+}
+
+/// An in-process server with a prepared synthetic catalog.
+pub struct InProcess {
+    /// The server.
+    pub server: RunningServer,
+    /// The catalog's quantized values (for the plaintext baseline).
+    pub quantized: Arc<ServedCatalog>,
+    /// Preparation time.
+    pub prepare: Duration,
+    /// Prepared bytes.
+    pub prepared_bytes: usize,
+}
+
+/// Starts a server on a free loopback port with a prepared `items x dim` catalog, no API keys,
+/// profiles in memory.
+pub async fn start_in_process(
+    items: usize,
+    dim: usize,
+    max_batch: usize,
+    progress: bool,
+) -> Result<InProcess, String> {
+    let raw = synthetic_catalog(items, dim);
+    let catalog = ServedCatalog::new("bench", raw, V1_128).map_err(|e| format!("catalog: {e}"))?;
+    let bar = bar(progress, 0, "preparing");
+    let started = Instant::now();
+    let prepared_bytes = tokio::task::block_in_place(|| {
+        catalog
+            .prepare_reporting(&|done, blocks| {
+                bar.set_length(blocks as u64);
+                bar.set_position(done as u64);
+            })
+            .map(|p| p.prepared_bytes())
+    })
+    .map_err(|e| format!("prepare: {e}"))?;
+    let prepare = started.elapsed();
+    bar.finish_and_clear();
+    let catalogs =
+        Catalogs::try_new(vec![(catalog, None)], "bench").map_err(|e| format!("catalogs: {e}"))?;
+    let config = Config {
+        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        max_batch,
+        max_concurrent_scores: 8,
+        rate_limit_per_minute: u32::MAX,
+        ..Config::demo()
+    };
+    let mut server = veilrank_server::start(&config, catalogs)
+        .await
+        .map_err(|e| format!("server: {e}"))?;
+    server.ready().await.map_err(|e| format!("server: {e}"))?;
+    let quantized = server
+        .state
+        .catalogs
+        .get("bench")
+        .ok_or("the catalog is gone")?;
+    Ok(InProcess {
+        server,
+        quantized,
+        prepare,
+        prepared_bytes,
+    })
+}
+
+fn bar(show: bool, len: u64, message: &'static str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len).with_message(message);
+    if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// Per-query phase histograms, in microseconds.
+struct Phases {
+    total: Histogram<u64>,
+    encrypt: Histogram<u64>,
+    upload: Histogram<u64>,
+    server: Histogram<u64>,
+    server_score: Histogram<u64>,
+    server_share: Histogram<u64>,
+    expand: Histogram<u64>,
+    queue: Histogram<u64>,
+    download: Histogram<u64>,
+    decrypt_rank: Histogram<u64>,
+    batches: u64,
+    upload_bytes: usize,
+    download_bytes: usize,
+}
+
+impl Phases {
+    fn new() -> Result<Self, String> {
+        let h = || Histogram::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string());
+        Ok(Self {
+            total: h()?,
+            encrypt: h()?,
+            upload: h()?,
+            server: h()?,
+            server_score: h()?,
+            server_share: h()?,
+            expand: h()?,
+            queue: h()?,
+            download: h()?,
+            decrypt_rank: h()?,
+            batches: 0,
+            upload_bytes: 0,
+            download_bytes: 0,
+        })
+    }
+
+    fn record(&mut self, total: Duration, r: &Report) {
+        let us = |d: Duration| (d.as_micros() as u64).max(1);
+        let _ = self.total.record(us(total));
+        let _ = self.encrypt.record(us(r.encrypt));
+        let _ = self.upload.record(us(r.upload));
+        let _ = self.download.record(us(r.download));
+        let _ = self.decrypt_rank.record(us(r.decrypt + r.rank));
+        if let Some(s) = r.server {
+            let _ = self.server.record(us(s.total));
+            let _ = self.server_score.record(us(s.score));
+            let _ = self
+                .server_share
+                .record(us(s.score / s.batch.max(1) as u32));
+            let _ = self.expand.record(us(s.expand));
+            let _ = self.queue.record(us(s.queue));
+            self.batches += s.batch as u64;
+        }
+        self.upload_bytes = r.bytes_sent;
+        self.download_bytes = r.bytes_received;
+    }
+}
+
+fn ms(h: &Histogram<u64>, quantile: f64) -> f64 {
+    h.value_at_quantile(quantile) as f64 / 1e3
+}
+
+/// Runs a study. The integer-API baseline is the caller's ([`Outcome::with_naive`]): it is
+/// measured once, after the studies, so that its keys do not count in their peak memory.
+pub async fn run(study: &Study) -> Result<Outcome, String> {
+    system::reset_peak_rss();
+    let in_process = match &study.server {
+        Some(_) => None,
+        None => {
+            Some(start_in_process(study.items, study.dim, study.max_batch, study.progress).await?)
+        }
+    };
+    let url = match (&study.server, &in_process) {
+        (Some(url), _) => url.clone(),
+        (None, Some(p)) => p.server.url(),
+        (None, None) => return Err("no server".into()),
+    };
+    let outcome = drive(study, &url, in_process.as_ref()).await;
+    if let Some(p) = in_process {
+        p.server
+            .shutdown()
+            .await
+            .map_err(|e| format!("shutdown: {e}"))?;
+    }
+    outcome
+}
+
+async fn drive(
+    study: &Study,
+    url: &str,
+    in_process: Option<&InProcess>,
+) -> Result<Outcome, String> {
+    let client = Arc::new(
+        Client::connect(url, Duration::from_secs(600))
+            .await
+            .map_err(|e| format!("connect to {url}: {e}"))?,
+    );
+    let dim = study.dim;
+    let concurrency = study.concurrency.max(1);
+    let bar = bar(
+        study.progress,
+        (study.warmup + study.queries) as u64,
+        "queries",
+    );
+
+    // warm-up: one client at a time, not recorded
+    let key = Arc::new(SecretKey::generate(&V1_128).map_err(|e| e.to_string())?);
+    for w in 0..study.warmup {
+        client
+            .recommend(&key, &preferences(dim, w as u64), study.top)
+            .await
+            .map_err(|e| format!("warm-up query: {e}"))?;
+        bar.inc(1);
+    }
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        let (client, next, bar) = (client.clone(), next.clone(), bar.clone());
+        let (queries, top) = (study.queries, study.top);
+        tasks.push(tokio::spawn(async move {
+            let key = Arc::new(SecretKey::generate(&V1_128).map_err(|e| e.to_string())?);
+            let mut phases = Phases::new()?;
+            loop {
+                let q = next.fetch_add(1, Ordering::Relaxed);
+                if q >= queries {
+                    return Ok::<_, String>(phases);
+                }
+                let t = Instant::now();
+                let answer = client
+                    .recommend(&key, &preferences(dim, 1000 + q as u64), top)
+                    .await
+                    .map_err(|e| format!("query {q}: {e}"))?;
+                phases.record(t.elapsed(), &answer.report);
+                bar.inc(1);
+            }
+        }));
+    }
+    let mut all = Phases::new()?;
+    for task in tasks {
+        let phases = task.await.map_err(|e| e.to_string())??;
+        for (into, from) in [
+            (&mut all.total, &phases.total),
+            (&mut all.encrypt, &phases.encrypt),
+            (&mut all.upload, &phases.upload),
+            (&mut all.server, &phases.server),
+            (&mut all.server_score, &phases.server_score),
+            (&mut all.server_share, &phases.server_share),
+            (&mut all.expand, &phases.expand),
+            (&mut all.queue, &phases.queue),
+            (&mut all.download, &phases.download),
+            (&mut all.decrypt_rank, &phases.decrypt_rank),
+        ] {
+            into.add(from).map_err(|e| e.to_string())?;
+        }
+        all.batches += phases.batches;
+        all.upload_bytes = all.upload_bytes.max(phases.upload_bytes);
+        all.download_bytes = all.download_bytes.max(phases.download_bytes);
+    }
+    let wall = started.elapsed();
+    bar.finish_and_clear();
+
+    // before the baseline's cache-eviction buffer counts
+    let peak_rss_bytes = system::peak_rss_bytes();
+    // the baseline, after the measured queries so that it does not disturb them
+    let item_features = (study.items * dim) as f64;
+    let plaintext = tokio::task::block_in_place(|| {
+        let query = crate::random_i8(7, dim);
+        match in_process {
+            Some(p) => baselines::plaintext_cold(p.quantized.quantized(), dim, &query, 7),
+            None => {
+                baselines::plaintext_cold(&crate::random_i8(1, study.items * dim), dim, &query, 7)
+            }
+        }
+    });
+    let threads = system::threads();
+    let server_ns = ms(&all.server_share, 0.5) * 1e6 / item_features;
+    let plaintext_ns = plaintext.as_secs_f64() * 1e9 / item_features;
+    let measured = study.queries.max(1) as f64;
+    Ok(Outcome {
+        items: study.items,
+        dim,
+        concurrency,
+        queries: study.queries,
+        max_batch: if in_process.is_some() {
+            study.max_batch
+        } else {
+            0
+        },
+        threads,
+        latency_p50_ms: ms(&all.total, 0.5),
+        latency_p90_ms: ms(&all.total, 0.9),
+        latency_p99_ms: ms(&all.total, 0.99),
+        latency_max_ms: all.total.max() as f64 / 1e3,
+        encrypt_p50_ms: ms(&all.encrypt, 0.5),
+        upload_p50_ms: ms(&all.upload, 0.5),
+        server_p50_ms: ms(&all.server, 0.5),
+        server_score_p50_ms: ms(&all.server_score, 0.5),
+        server_expand_p50_ms: ms(&all.expand, 0.5),
+        server_queue_p50_ms: ms(&all.queue, 0.5),
+        download_p50_ms: ms(&all.download, 0.5),
+        decrypt_rank_p50_ms: ms(&all.decrypt_rank, 0.5),
+        mean_batch: all.batches as f64 / measured,
+        throughput_qps: measured / wall.as_secs_f64(),
+        upload_bytes: all.upload_bytes,
+        download_bytes: all.download_bytes,
+        server_ns_per_item_feature: server_ns,
+        server_ns_per_item_feature_per_core: server_ns * threads as f64,
+        plaintext_ns_per_item_feature: plaintext_ns,
+        ratio_to_plaintext: server_ns / plaintext_ns,
+        prepare_s: in_process.map(|p| p.prepare.as_secs_f64()),
+        prepared_bytes_per_item_feature: in_process
+            .map(|p| p.prepared_bytes as f64 / item_features),
+        peak_rss_bytes,
+        naive_tfhe_s_per_item_feature: None,
+        naive_tfhe_extrapolated: None,
+        naive_tfhe_measured_on: None,
+    })
+}
+
+impl Outcome {
+    /// Adds the integer-API baseline, extrapolated to this catalog.
+    pub fn with_naive(mut self, naive: Option<NaiveTfhe>) -> Self {
+        let item_features = (self.items * self.dim) as f64;
+        self.naive_tfhe_s_per_item_feature = naive.map(|n| n.seconds_per_item_feature);
+        self.naive_tfhe_extrapolated = naive.map(|n| n.seconds_per_item_feature * item_features);
+        self.naive_tfhe_measured_on = naive.map(|n| format!("{} x {}", n.items, n.dim));
+        self
+    }
+}
+
+/// A user's preferences: random, deterministic per query.
+fn preferences(dim: usize, seed: u64) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()
+}

@@ -1,0 +1,110 @@
+//! The harness end to end on a small in-process study: every field the issue names is in the
+//! JSON and the CSV, the numbers are consistent, and the plots are drawn.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use veilrank_bench::baselines::NaiveTfhe;
+use veilrank_bench::study::{self, Study};
+use veilrank_bench::{output, plots};
+
+const REQUIRED: [&str; 20] = [
+    "items",
+    "dim",
+    "concurrency",
+    "queries",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "latency_max_ms",
+    "encrypt_p50_ms",
+    "server_p50_ms",
+    "decrypt_rank_p50_ms",
+    "throughput_qps",
+    "upload_bytes",
+    "download_bytes",
+    "server_ns_per_item_feature",
+    "plaintext_ns_per_item_feature",
+    "ratio_to_plaintext",
+    "peak_rss_bytes",
+    "naive_tfhe_s_per_item_feature",
+    "naive_tfhe_extrapolated",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_study_reports_every_field_consistently() {
+    let (items, dim) = (2 * 2048 + 3, 8);
+    let mut outcomes = Vec::new();
+    for concurrency in [1, 3] {
+        let outcome = study::run(&Study {
+            server: None,
+            items,
+            dim,
+            concurrency,
+            queries: 6,
+            warmup: 1,
+            max_batch: 4,
+            top: 5,
+            progress: false,
+        })
+        .await
+        .unwrap();
+        outcomes.push(outcome);
+    }
+    let fake = NaiveTfhe {
+        items: 1,
+        dim: 2,
+        seconds: 1.0,
+        seconds_per_item_feature: 0.5,
+    };
+    let outcomes: Vec<_> = outcomes
+        .into_iter()
+        .map(|o| o.with_naive(Some(fake)))
+        .collect();
+
+    for o in &outcomes {
+        assert_eq!((o.items, o.dim, o.queries), (items, dim, 6));
+        assert!(o.latency_p50_ms > 0.0);
+        assert!(o.latency_p50_ms <= o.latency_p90_ms);
+        assert!(o.latency_p90_ms <= o.latency_p99_ms);
+        assert!(o.latency_p99_ms <= o.latency_max_ms + 0.01);
+        // the phases fit inside the end-to-end time
+        assert!(o.encrypt_p50_ms + o.decrypt_rank_p50_ms <= o.latency_max_ms + 0.01);
+        // 16-byte seed and 48-bit bodies per feature, plus the envelope
+        assert!(o.upload_bytes > dim * 2048 * 6, "{}", o.upload_bytes);
+        assert!(o.download_bytes > items, "{}", o.download_bytes);
+        assert!(o.mean_batch >= 1.0 && o.mean_batch <= 4.0);
+        assert!(o.server_ns_per_item_feature > 0.0 && o.plaintext_ns_per_item_feature > 0.0);
+        let ratio = o.server_ns_per_item_feature / o.plaintext_ns_per_item_feature;
+        assert!((o.ratio_to_plaintext - ratio).abs() < 1e-9);
+        assert!(o.prepared_bytes_per_item_feature.unwrap() >= 8.0);
+        assert!(o.peak_rss_bytes.unwrap() > 1 << 20);
+        assert_eq!(o.naive_tfhe_extrapolated, Some(0.5 * (items * dim) as f64));
+        assert!(output::table(o).contains("EXTRAPOLATED"));
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    output::write_json(&dir.path().join("one.json"), &outcomes[..1]).unwrap();
+    let one: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("one.json")).unwrap())
+            .unwrap();
+    for field in REQUIRED {
+        assert!(
+            one.get(field).is_some_and(|v| !v.is_null()),
+            "JSON lacks {field}"
+        );
+    }
+    output::write_csv(&dir.path().join("results.csv"), &outcomes).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    for field in REQUIRED {
+        assert!(header.contains(&field), "CSV lacks {field}");
+    }
+    assert_eq!(csv.lines().count(), 1 + outcomes.len());
+
+    plots::write_all(dir.path(), &outcomes).unwrap();
+    for plot in ["latency.svg", "throughput.svg", "bytes.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(plot)).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("<polyline"), "{plot}");
+    }
+}
