@@ -34,13 +34,12 @@ fn sorted_unique(values: impl Iterator<Item = usize>) -> Vec<usize> {
     v
 }
 
-/// Draws `series` on log-log (or log-linear) axes into `path`.
+/// Draws `series` on log-log axes into `path`.
 fn draw(
     path: &Path,
     caption: &str,
     (x_desc, y_desc): (&str, &str),
     series: &[Series],
-    log_x: bool,
 ) -> Result<(), String> {
     let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
     let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
@@ -57,64 +56,34 @@ fn draw(
         .margin(14)
         .x_label_area_size(42)
         .y_label_area_size(64);
-    let y_range = (y0 / 1.5)..(y1 * 1.5);
-    if log_x {
-        let mut chart = builder
-            .build_cartesian_2d(((x0 / 1.3)..(x1 * 1.3)).log_scale(), y_range.log_scale())
-            .map_err(err)?;
+    let mut chart = builder
+        .build_cartesian_2d(
+            ((x0 / 1.3)..(x1 * 1.3)).log_scale(),
+            ((y0 / 1.5)..(y1 * 1.5)).log_scale(),
+        )
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .draw()
+        .map_err(err)?;
+    for (i, s) in series.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let style = color.stroke_width(if s.dashed { 1 } else { 2 });
         chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .draw()
-            .map_err(err)?;
-        for (i, s) in series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            let style = if s.dashed {
-                color.stroke_width(1)
-            } else {
-                color.stroke_width(2)
-            };
-            chart
-                .draw_series(LineSeries::new(s.points.clone(), style).point_size(3))
-                .map_err(err)?
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
-    } else {
-        let mut chart = builder
-            .build_cartesian_2d((x0 - 0.5)..(x1 + 0.5), y_range.log_scale())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .draw()
-            .map_err(err)?;
-        for (i, s) in series.iter().enumerate() {
-            let color = COLORS[i % COLORS.len()];
-            let style = color.stroke_width(2);
-            chart
-                .draw_series(LineSeries::new(s.points.clone(), style).point_size(3))
-                .map_err(err)?
-                .label(s.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(err)?;
+            .draw_series(LineSeries::new(s.points.clone(), style).point_size(3))
+            .map_err(err)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
     }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err)?;
     root.present().map_err(err)
 }
 
@@ -151,7 +120,6 @@ pub fn write_all(dir: &Path, outcomes: &[Outcome]) -> Result<(), String> {
         &format!("End-to-end latency, {lowest} client(s)"),
         ("catalog items", "milliseconds"),
         &latency,
-        true,
     )?;
 
     let mut bytes = Vec::new();
@@ -172,7 +140,6 @@ pub fn write_all(dir: &Path, outcomes: &[Outcome]) -> Result<(), String> {
         "Bytes per query",
         ("catalog items", "kilobytes"),
         &bytes,
-        true,
     )?;
 
     let dim = dims.get(dims.len() / 2).copied().unwrap_or(64);
@@ -197,6 +164,5 @@ pub fn write_all(dir: &Path, outcomes: &[Outcome]) -> Result<(), String> {
         &format!("Throughput, d={dim}"),
         ("concurrent clients", "queries per second"),
         &throughput,
-        false,
     )
 }

@@ -62,7 +62,7 @@ pub struct ServerTiming {
     pub expand: Duration,
     /// Waiting for the pass over the catalog in progress.
     pub queue: Duration,
-    /// The pass over the catalog (shared by the batch) and encoding.
+    /// The pass over the catalog (shared by the batch).
     pub score: Duration,
     /// All of the server's time for this query.
     pub total: Duration,

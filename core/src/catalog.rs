@@ -30,6 +30,8 @@ pub struct PreparedCatalog {
     kernel: Kernel,
     /// Blocks per superblock (the last one may have fewer).
     superblock: usize,
+    /// `round(2^(74 + w) / q)`: the response switch q -> 2^w as one multiplication.
+    to_response: u128,
     /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`].
     ntt: Vec<u64>,
 }
@@ -122,6 +124,10 @@ impl PreparedCatalog {
             plan,
             kernel: Kernel::for_prime(plan.prime),
             superblock,
+            to_response: {
+                let q = u128::from(plan.prime.modulus());
+                ((1u128 << (74 + plan.response_bits)) + q / 2) / q
+            },
             ntt,
         })
     }
@@ -241,8 +247,7 @@ impl PreparedCatalog {
         let bits = self.plan.response_bits;
         // q -> 2^bits: round(x 2^bits / q) as (x m + 2^73) >> 74 with m = round(2^(74+bits) / q),
         // within 2^-24 of the exact quotient (m < 2^63 for bits <= 39 and q > 2^50)
-        let q = u128::from(self.plan.prime.modulus());
-        let m = ((1u128 << (74 + bits)) + q / 2) / q;
+        let m = self.to_response;
         let bit_mask = (1u64 << bits) - 1;
         let (acc_mask, acc_body) = acc.split_at_mut(n);
         plan.inv(acc_mask);

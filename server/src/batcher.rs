@@ -32,7 +32,7 @@ pub struct Scored {
     pub batch: usize,
     /// Time spent waiting for the worker (a batch in progress).
     pub waited: Duration,
-    /// Time of the pass over the catalog (shared by the batch), with encoding.
+    /// Time of the pass over the catalog, shared by the batch (encoding not included).
     pub scoring: Duration,
 }
 

@@ -204,8 +204,7 @@ pub(crate) async fn on_pool<T: Send + 'static>(
 
 /// Encrypted scores as an HTTP response. `Server-Timing` says where the server's time went:
 /// `expand` (decoding and moving the query to the transform domain), `queue` (waiting for the
-/// pass in progress), `score` (the pass over the catalog, shared by `batch` queries, with
-/// encoding) and `total`.
+/// pass in progress), `score` (the pass over the catalog, shared by `batch` queries) and `total`.
 pub(crate) fn scores_response(scored: Scored, expand: Duration) -> Response {
     let total = expand + scored.waited + scored.scoring;
     tracing::debug!(
