@@ -1,7 +1,8 @@
 //! veilrank's benchmarks: criterion micro-benchmarks (`benches/scoring.rs`) and the latency-study
-//! harness (`veilrank-bench latency | sweep`), whose pieces live here.
+//! harness (`veilrank-bench latency | sweep | capacity`), whose pieces live here.
 
 pub mod baselines;
+pub mod capacity;
 pub mod output;
 pub mod plots;
 pub mod study;

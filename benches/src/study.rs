@@ -189,7 +189,7 @@ pub async fn start_in_process(
     })
 }
 
-fn bar(show: bool, len: u64, message: &'static str) -> ProgressBar {
+pub(crate) fn bar(show: bool, len: u64, message: &'static str) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
     }
@@ -434,7 +434,7 @@ impl Outcome {
 }
 
 /// A user's preferences: random, deterministic per query.
-fn preferences(dim: usize, seed: u64) -> Vec<f32> {
+pub(crate) fn preferences(dim: usize, seed: u64) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }

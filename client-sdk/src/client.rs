@@ -103,6 +103,53 @@ fn timing_metric<'a>(value: &'a str, name: &str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// A query encrypted for the catalog version current when it was made. It can be sent at once
+/// or later, and more than once (load tests replay it): the server learns nothing more from a
+/// repeated ciphertext than that it is the same one.
+#[derive(Clone)]
+pub struct EncryptedQuery {
+    body: Vec<u8>,
+    scale: f32,
+    encrypt: Duration,
+}
+
+impl EncryptedQuery {
+    /// Bytes sent per query.
+    pub fn len(&self) -> usize {
+        self.body.len()
+    }
+
+    /// Never: a query holds at least its header.
+    pub fn is_empty(&self) -> bool {
+        self.body.is_empty()
+    }
+}
+
+impl std::fmt::Debug for EncryptedQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedQuery")
+            .field("bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The server's answer to an [`EncryptedQuery`], not yet decrypted.
+pub struct EncryptedScores {
+    bytes: Vec<u8>,
+    scale: f32,
+    /// Timings and sizes so far (encryption, upload, server, download).
+    pub report: Report,
+}
+
+impl std::fmt::Debug for EncryptedScores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncryptedScores")
+            .field("bytes", &self.bytes.len())
+            .field("report", &self.report)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Decrypted scores of every item.
 pub struct Scores {
     /// Exact integer scores, in catalog order.
@@ -407,18 +454,55 @@ impl Client {
     /// Encrypts `prefs`, has every item scored on the ciphertext, and decrypts the scores.
     /// Encryption and decryption run on the blocking pool.
     pub async fn score(&self, key: &Arc<SecretKey>, prefs: &[f32]) -> Result<Scores> {
-        let mut report = Report::default();
+        let query = self.encrypt_query(key, prefs).await?;
+        let scores = self.send_query(&query).await?;
+        self.decrypt_scores(key, scores).await
+    }
+
+    /// The first step of [`Self::score`]: quantizes and encrypts `prefs` (on the blocking pool).
+    pub async fn encrypt_query(
+        &self,
+        key: &Arc<SecretKey>,
+        prefs: &[f32],
+    ) -> Result<EncryptedQuery> {
         let started = Instant::now();
-        let (body, query_scale) = self.encrypt(key, prefs).await?;
-        report.encrypt = started.elapsed();
-        report.bytes_sent = body.len();
+        let (body, scale) = self.encrypt(key, prefs).await?;
+        Ok(EncryptedQuery {
+            body,
+            scale,
+            encrypt: started.elapsed(),
+        })
+    }
+
+    /// The second step of [`Self::score`]: has every item scored on the ciphertext.
+    pub async fn send_query(&self, query: &EncryptedQuery) -> Result<EncryptedScores> {
+        let mut report = Report {
+            encrypt: query.encrypt,
+            bytes_sent: query.body.len(),
+            ..Report::default()
+        };
         let request = self
             .http
             .post(format!("{}/score", self.catalog_path))
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-            .body(body);
+            .body(query.body.clone());
         let bytes = self.fetch_scores(request, &mut report).await?;
-        self.decrypt(key, bytes, query_scale, report).await
+        Ok(EncryptedScores {
+            bytes,
+            scale: query.scale,
+            report,
+        })
+    }
+
+    /// The last step of [`Self::score`]: decrypts the scores (on the blocking pool) with the
+    /// key that encrypted the query.
+    pub async fn decrypt_scores(
+        &self,
+        key: &Arc<SecretKey>,
+        scores: EncryptedScores,
+    ) -> Result<Scores> {
+        self.decrypt(key, scores.bytes, scores.scale, scores.report)
+            .await
     }
 
     /// The `k` best items for `prefs`, best first; ties go to the earlier catalog item.

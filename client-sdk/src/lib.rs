@@ -19,7 +19,8 @@ mod error;
 pub mod keystore;
 
 pub use client::{
-    Client, ConnectOptions, Profile, RankedItem, Recommendations, Report, Scores, ServerTiming,
+    Client, ConnectOptions, EncryptedQuery, EncryptedScores, Profile, RankedItem, Recommendations,
+    Report, Scores, ServerTiming,
 };
 pub use error::{ClientError, Result};
 pub use veilrank_core::SecretKey;

@@ -12,52 +12,78 @@ pub fn packed_len(count: usize, bits: u32) -> usize {
 
 /// Packs the low `bits` bits of each value (`1 <= bits <= 64`).
 pub fn pack(values: &[u64], bits: u32) -> Vec<u8> {
-    pack_iter(values.iter().copied(), values.len(), bits)
+    let mut out = vec![0u8; packed_len(values.len(), bits)];
+    pack_into(values, bits, &mut out);
+    out
 }
 
-/// [`pack`] of `count` values as they are computed, without collecting them first.
-pub fn pack_iter(values: impl Iterator<Item = u64>, count: usize, bits: u32) -> Vec<u8> {
+/// [`pack`] into `out`, which holds exactly [`packed_len`] bytes and is all zero.
+///
+/// Groups of 8 values are exactly `bits` bytes, so for widths up to 32 (responses) each group
+/// is packed in registers with shifts known at compile time, and only a tail of fewer than 8
+/// values goes bit by bit.
+pub fn pack_into(values: &[u64], bits: u32, out: &mut [u8]) {
     debug_assert!((1..=64).contains(&bits));
-    let mask = low_mask(bits);
-    let mut out = Vec::with_capacity(packed_len(count, bits));
-    if bits.is_multiple_of(8) {
-        let width = bits as usize / 8;
-        for v in values {
-            out.extend_from_slice(&(v & mask).to_le_bytes()[..width]);
-        }
-        return out;
+    debug_assert_eq!(out.len(), packed_len(values.len(), bits));
+    let whole = values.len() / 8 * 8;
+    macro_rules! grouped {
+        ($($w:literal)*) => {
+            match bits {
+                $($w => pack_groups::<$w>(&values[..whole], &mut out[..whole / 8 * $w]),)*
+                _ if bits.is_multiple_of(8) => {
+                    // whole bytes (48-bit query bodies): each value is its low little-endian bytes
+                    let width = bits as usize / 8;
+                    for (v, bytes) in values.iter().zip(out.chunks_exact_mut(width)) {
+                        bytes.copy_from_slice(&v.to_le_bytes()[..width]);
+                    }
+                    return;
+                }
+                _ => return pack_bits(values, bits, out, 0),
+            }
+        };
     }
-    if bits <= 32 {
-        // the common case (responses): a u64 holds what is pending, flushed 4 bytes at a time
-        let mut acc: u64 = 0;
-        let mut filled: u32 = 0;
-        for v in values {
-            acc |= (v & mask) << filled;
-            filled += bits;
-            if filled >= 32 {
-                out.extend_from_slice(&(acc as u32).to_le_bytes());
-                acc >>= 32;
-                filled -= 32;
+    grouped!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
+    pack_bits(&values[whole..], bits, out, whole * bits as usize);
+}
+
+/// Groups of 8 values of `W <= 32` bits, each group written as its `W` bytes.
+#[inline(always)]
+fn pack_groups<const W: usize>(values: &[u64], out: &mut [u8]) {
+    let mask = low_mask(W as u32);
+    for (group, bytes) in values.chunks_exact(8).zip(out.chunks_exact_mut(W)) {
+        // 8 W <= 256 bits; the fifth word only keeps the unrolled code branch-free
+        let mut words = [0u64; 5];
+        for (k, &v) in group.iter().enumerate() {
+            let v = v & mask;
+            let (word, shift) = (k * W / 64, k * W % 64);
+            words[word] |= v << shift;
+            if shift + W > 64 {
+                words[word + 1] |= v >> (64 - shift);
             }
         }
-        out.extend_from_slice(&acc.to_le_bytes()[..filled.div_ceil(8) as usize]);
-        return out;
-    }
-    let mut acc: u128 = 0;
-    let mut filled: u32 = 0;
-    for v in values {
-        acc |= ((v & mask) as u128) << filled;
-        filled += bits;
-        while filled >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            filled -= 8;
+        let mut le = [0u8; 32];
+        for (chunk, word) in le.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word.to_le_bytes());
         }
+        bytes.copy_from_slice(&le[..W]);
     }
-    if filled > 0 {
-        out.push(acc as u8);
+}
+
+/// Bit by bit from bit `start` of `out` (which is zero from there on).
+fn pack_bits(values: &[u64], bits: u32, out: &mut [u8], start: usize) {
+    let mask = low_mask(bits);
+    let mut bit = start;
+    for &v in values {
+        let v = u128::from(v & mask) << (bit % 8);
+        for (k, byte) in out[bit / 8..]
+            .iter_mut()
+            .take((bits as usize).div_ceil(8) + 1)
+            .enumerate()
+        {
+            *byte |= (v >> (8 * k)) as u8;
+        }
+        bit += bits as usize;
     }
-    out
 }
 
 /// Unpacks exactly `count` values of `bits` bits; the byte length must be exact and the padding

@@ -15,6 +15,7 @@ use crate::ntt::from_signed;
 use crate::params::ParameterSet;
 use crate::query::{ExpandedQuery, Query};
 use crate::response::Response;
+use crate::switch::ResponseSwitch;
 use crate::{Error, Result};
 
 /// Most items a catalog may have (the wire format counts them in a u32).
@@ -30,8 +31,8 @@ pub struct PreparedCatalog {
     kernel: Kernel,
     /// Blocks per superblock (the last one may have fewer).
     superblock: usize,
-    /// `round(2^(74 + w) / q)`: the response switch q -> 2^w as one multiplication.
-    to_response: u128,
+    /// The response switch q -> 2^w for the plan's prime and width.
+    switch: ResponseSwitch,
     /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`].
     ntt: Vec<u64>,
 }
@@ -94,8 +95,8 @@ impl PreparedCatalog {
 
         let q = plan.prime.modulus();
         let ntt_plan = plan.prime.plan();
-        // enough superblocks for every thread, each as large as a query tile is worth reusing
-        let superblock = (blocks / 8).clamp(1, kernel::MAX_SUPERBLOCK);
+        // enough superblocks for every thread, each as large as L2 holds a tile of
+        let superblock = (blocks / 8).clamp(1, kernel::superblock_cap(dim));
         let mut ntt = vec![0u64; blocks * dim * n];
         let done = std::sync::atomic::AtomicUsize::new(0);
         ntt.par_chunks_mut(superblock * dim * n)
@@ -124,10 +125,7 @@ impl PreparedCatalog {
             plan,
             kernel: Kernel::for_prime(plan.prime),
             superblock,
-            to_response: {
-                let q = u128::from(plan.prime.modulus());
-                ((1u128 << (74 + plan.response_bits)) + q / 2) / q
-            },
+            switch: ResponseSwitch::new(plan.prime, plan.response_bits),
             ntt,
         })
     }
@@ -210,10 +208,12 @@ impl PreparedCatalog {
             .ntt
             .par_chunks(self.superblock * dim * n)
             .enumerate()
-            .map(|(s, data)| {
+            // the accumulators are reused across superblocks: a fresh megabyte each time costs
+            // page faults
+            .map_init(Vec::new, |acc, (s, data)| {
                 let in_superblock = data.len() / (dim * n);
-                let mut acc = vec![0u64; batch * in_superblock * 2 * n];
-                kernel.run(&polys, data, in_superblock, dim, n, &mut acc);
+                acc.resize(batch * in_superblock * 2 * n, 0);
+                kernel.run(&polys, data, in_superblock, dim, n, acc);
                 acc.chunks_exact_mut(2 * n)
                     .enumerate()
                     .map(|(x, acc)| self.finish_block(s * self.superblock + x % in_superblock, acc))
@@ -245,19 +245,20 @@ impl PreparedCatalog {
         let n = self.params.polynomial_size;
         let plan = self.plan.prime.plan();
         let bits = self.plan.response_bits;
-        // q -> 2^bits: round(x 2^bits / q) as (x m + 2^73) >> 74 with m = round(2^(74+bits) / q),
-        // within 2^-24 of the exact quotient (m < 2^63 for bits <= 39 and q > 2^50)
-        let m = self.to_response;
-        let bit_mask = (1u64 << bits) - 1;
+        let in_block = (self.items - block * n).min(n);
         let (acc_mask, acc_body) = acc.split_at_mut(n);
+        let acc_body = &mut acc_body[..];
         plan.inv(acc_mask);
         plan.inv(acc_body);
-        let in_block = (self.items - block * n).min(n);
-        let values = acc_mask
-            .iter()
-            .chain(&acc_body[..in_block])
-            .map(|&x| (((u128::from(x) * m + (1u128 << 73)) >> 74) as u64) & bit_mask);
-        serde_bytes::ByteBuf::from(bitpack::pack_iter(values, n + in_block, bits))
+        let acc_body = &mut acc_body[..in_block];
+        self.switch.apply(acc_mask);
+        self.switch.apply(acc_body);
+        // N is a multiple of 8, so the body starts on a byte boundary
+        let mut packed = vec![0u8; bitpack::packed_len(n + in_block, bits)];
+        let (mask_bytes, body_bytes) = packed.split_at_mut(bitpack::packed_len(n, bits));
+        bitpack::pack_into(acc_mask, bits, mask_bytes);
+        bitpack::pack_into(acc_body, bits, body_bytes);
+        serde_bytes::ByteBuf::from(packed)
     }
 }
 

@@ -14,6 +14,7 @@ pub mod quantize;
 pub mod query;
 pub mod rank;
 pub mod response;
+mod switch;
 pub mod wire;
 
 pub use catalog::PreparedCatalog;

@@ -11,7 +11,7 @@
 //! | upload rounding of bodies to 48 bits | `(2^32 - 1)/12 * S` |
 //! | switch 2^64 -> q of the bodies | `r^2/12 * S` |
 //! | switch 2^64 -> q of the masks (multiplied by the key) | `r^2/12 * K * (N/4 * S + D/4)` |
-//! | switch q -> 2^w of the response (mask multiplied by the key) | `4^(64-w)/12 * (1 + K * N/2)` |
+//! | switch q -> 2^w of the response (mask multiplied by the key) | `4^(64-w)/12 * (1 + 2^-8)^2 * (1 + K * N/2)` |
 //!
 //! Key-dependent terms use the mean over uniform binary keys (`E[s_l] = 1/2`, as tfhe's own noise
 //! formulas do), multiplied by a safety factor `K = 2` that covers keys of Hamming weight up to
@@ -31,6 +31,7 @@
 use crate::ntt::{ServerPrime, SERVER_PRIMES};
 use crate::params::{ParameterSet, VALUE_BOUND};
 use crate::response::MAX_RESPONSE_BITS;
+use crate::switch::EXTRA_ROUNDING;
 use crate::{Error, Result};
 
 /// Target: log2 of the largest acceptable failure probability per score.
@@ -127,7 +128,10 @@ pub fn error_std_dev(
     let var_switch_body = r * r / 12.0;
     let var_switch_mask = r * r / 12.0 * KEY_FACTOR * (n / 4.0 * stats.sum_sq + stats.dc_sq / 4.0);
     let resp = 2f64.powi(64 - response_bits as i32);
-    let var_response = resp * resp / 12.0 * (1.0 + KEY_FACTOR * n / 2.0);
+    // the switch's error is uniform rounding u plus a deviation |e| <= EXTRA_ROUNDING steps:
+    // E[(u + e)^2] <= (sqrt(1/12) + EXTRA_ROUNDING)^2 <= (1 + 4 EXTRA_ROUNDING)^2 / 12 steps^2
+    let rounding = (1.0 + 4.0 * EXTRA_ROUNDING).powi(2);
+    let var_response = resp * resp / 12.0 * rounding * (1.0 + KEY_FACTOR * n / 2.0);
     let variance =
         (var_fresh + var_upload + var_switch_body) * stats.sum_sq + var_switch_mask + var_response;
     variance.sqrt()

@@ -17,7 +17,7 @@ use veilrank_core::V1_128;
 
 use crate::audit::Audit;
 use crate::auth::{self, AdminKey, ApiKeys};
-use crate::batcher::Batcher;
+use crate::batcher::{BatchPolicy, Batcher};
 use crate::catalog::ServedCatalog;
 use crate::catalog_file;
 use crate::catalogs::Catalogs;
@@ -147,8 +147,11 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
     let metrics = Arc::new(Metrics::new());
     // room for a few batches waiting behind the one in progress
     let batcher = Batcher::start(
-        config.max_batch,
-        4 * config.max_batch.max(16),
+        BatchPolicy {
+            max_batch: config.max_batch,
+            max_wait: Duration::from_millis(config.max_batch_wait_ms),
+            queue: 4 * config.max_batch.max(16),
+        },
         metrics.clone(),
     )
     .map_err(ServerError::Io)?;

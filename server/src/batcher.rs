@@ -2,11 +2,24 @@
 //!
 //! Scoring one query streams the whole prepared catalog from memory (8 bytes per item-feature),
 //! and the arithmetic per query is small next to that. One worker thread takes every query that
-//! is waiting when it becomes free (up to `max_batch`), scores those of the same catalog version
-//! together ([`PreparedCatalog::score_batch`](veilrank_core::PreparedCatalog::score_batch)) on the
-//! rayon pool, and answers each. Nothing waits on purpose: a query that arrives at an idle
-//! server is scored at once, alone; batches form only while the server is busy, which is when
-//! they pay. Each response depends on its own query only.
+//! is waiting when it becomes free (up to `max_batch`), expands them in parallel, scores those
+//! of the same catalog version together
+//! ([`PreparedCatalog::score_batch`](veilrank_core::PreparedCatalog::score_batch)) on the rayon
+//! pool, and answers each. Nothing waits on purpose: a query that arrives at an idle server is
+//! scored at once, alone; batches form only while the server is busy, which is when they pay.
+//! Each response depends on its own query only.
+//!
+//! One exception, under load only: when the last pass was shared, the worker holds the next
+//! one open for up to an eighth of the last pass's time (at most `max_wait`) until as many
+//! queries as last time are in. Clients that wait for their answers before asking again come
+//! back a few milliseconds apart; without the window the first one back starts a pass alone
+//! and the others wait for all of it, so batches shrink and alternate. An idle server never
+//! waits.
+//!
+//! Expansion belongs to the worker, not to the request: expanding on the request's thread
+//! while a pass holds the rayon pool queued the expansions behind the pass, so queries reached
+//! the worker one pass late and batches stayed small. Waiting queries are also smaller
+//! unexpanded (the upload) than expanded.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -17,7 +30,7 @@ use axum::http::StatusCode;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
 use veilrank_core::query::ExpandedQuery;
-use veilrank_core::wire;
+use veilrank_core::{wire, Query};
 
 use crate::catalog::ServedCatalog;
 use crate::error::AppError;
@@ -32,15 +45,40 @@ pub struct Scored {
     pub batch: usize,
     /// Time spent waiting for the worker (a batch in progress).
     pub waited: Duration,
+    /// Time of expanding the batch's queries (in parallel), shared by the batch.
+    pub expand: Duration,
     /// Time of the pass over the catalog, shared by the batch (encoding not included).
     pub scoring: Duration,
 }
 
 struct Job {
     catalog: Arc<ServedCatalog>,
-    query: ExpandedQuery,
+    query: Query,
     enqueued: Instant,
     reply: oneshot::Sender<Result<Scored, AppError>>,
+}
+
+/// How the worker forms batches.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchPolicy {
+    /// Most queries in one pass (1: one at a time).
+    pub max_batch: usize,
+    /// Longest the worker holds a pass open for queries still arriving, under load.
+    pub max_wait: Duration,
+    /// Most queries waiting; beyond that a query is told to come back (503).
+    pub queue: usize,
+}
+
+impl BatchPolicy {
+    /// After a pass shared by `last.0` queries that took `last.1`: how many queries to wait
+    /// for, and for how long at most. A pass alone (an idle server) waits for nothing.
+    fn window(&self, last: (usize, Duration)) -> (usize, Duration) {
+        let want = last.0.min(self.max_batch);
+        if want < 2 {
+            return (want, Duration::ZERO);
+        }
+        (want, (last.1 / 8).min(self.max_wait))
+    }
 }
 
 /// The handle the request handlers send queries through.
@@ -49,21 +87,24 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts the worker thread. At most `max_batch` queries share a pass; at most `queue`
-    /// wait, and beyond that a query is told to come back (503).
-    pub fn start(max_batch: usize, queue: usize, metrics: Arc<Metrics>) -> std::io::Result<Self> {
-        let (sender, receiver) = mpsc::sync_channel(queue.max(1));
+    /// Starts the worker thread.
+    pub fn start(policy: BatchPolicy, metrics: Arc<Metrics>) -> std::io::Result<Self> {
+        let (sender, receiver) = mpsc::sync_channel(policy.queue.max(1));
+        let policy = BatchPolicy {
+            max_batch: policy.max_batch.max(1),
+            ..policy
+        };
         std::thread::Builder::new()
             .name("veilrank-batcher".into())
-            .spawn(move || work(&receiver, max_batch.max(1), &metrics))?;
+            .spawn(move || work(&receiver, policy, &metrics))?;
         Ok(Self { sender })
     }
 
-    /// Scores an expanded query against `catalog` (the version it was expanded for).
+    /// Scores a decoded query against `catalog` (the version it was decoded for).
     pub async fn score(
         &self,
         catalog: Arc<ServedCatalog>,
-        query: ExpandedQuery,
+        query: Query,
     ) -> Result<Scored, AppError> {
         let (reply, answer) = oneshot::channel();
         let job = Job {
@@ -98,15 +139,28 @@ impl std::fmt::Debug for Batcher {
 }
 
 /// The worker: until every handle is gone, take what is waiting and score it.
-fn work(receiver: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
+fn work(receiver: &Receiver<Job>, policy: BatchPolicy, metrics: &Metrics) {
+    // the last pass: how many shared it, how long it took
+    let mut last = (1usize, Duration::ZERO);
     while let Ok(first) = receiver.recv() {
         let mut jobs = vec![first];
-        while jobs.len() < max_batch {
+        while jobs.len() < policy.max_batch {
             match receiver.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
+        let (want, window) = policy.window(last);
+        let deadline = Instant::now() + window;
+        while jobs.len() < want {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let batch = jobs.len();
         // one pass per catalog version present
         while let Some(first) = jobs.first() {
             let catalog = first.catalog.clone();
@@ -120,6 +174,7 @@ fn work(receiver: &Receiver<Job>, max_batch: usize, metrics: &Metrics) {
                 tracing::error!(catalog = %catalog.reference.id, "scoring a batch panicked");
             }
         }
+        last = (batch, started.elapsed());
     }
 }
 
@@ -133,7 +188,26 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
         }
         return;
     };
-    let queries: Vec<&ExpandedQuery> = jobs.iter().map(|j| &j.query).collect();
+    let prime = prepared.noise_plan().prime;
+    let expanded: Vec<_> = jobs
+        .par_iter()
+        .map(|j| j.query.expand(&catalog.params, catalog.dim, prime))
+        .collect();
+    let expand = started.elapsed();
+    // a query that does not expand is answered alone; the others go on
+    let (jobs, expanded): (Vec<Job>, Vec<ExpandedQuery>) = jobs
+        .into_iter()
+        .zip(expanded)
+        .filter_map(|(job, expanded)| match expanded {
+            Ok(expanded) => Some((job, expanded)),
+            Err(e) => {
+                let _ = job.reply.send(Err(AppError::from(e)));
+                None
+            }
+        })
+        .unzip();
+    let scoring_started = Instant::now();
+    let queries: Vec<&ExpandedQuery> = expanded.iter().collect();
     let responses = match prepared.score_batch(&queries) {
         Ok(responses) => responses,
         Err(e) => {
@@ -145,7 +219,7 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
             return;
         }
     };
-    let scored = started.elapsed();
+    let scored = scoring_started.elapsed();
     jobs.into_par_iter()
         .zip(responses)
         .for_each(|(job, response)| {
@@ -154,6 +228,7 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
                     encoded,
                     batch,
                     waited: started.saturating_duration_since(job.enqueued),
+                    expand,
                     scoring: scored,
                 })
                 .map_err(|e| {
@@ -163,4 +238,38 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
             // the caller may have gone (timeout, disconnect): nothing to do then
             let _ = job.reply.send(answer);
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(max_batch: usize, max_wait_ms: u64) -> BatchPolicy {
+        BatchPolicy {
+            max_batch,
+            max_wait: Duration::from_millis(max_wait_ms),
+            queue: 64,
+        }
+    }
+
+    #[test]
+    fn only_a_shared_pass_opens_a_window_of_an_eighth_of_it_at_most() {
+        let pass = Duration::from_millis(80);
+        // idle: the last pass was alone
+        assert_eq!(policy(16, 10).window((1, pass)).1, Duration::ZERO);
+        // under load: an eighth of the pass, within the cap
+        assert_eq!(
+            policy(16, 50).window((6, pass)),
+            (6, Duration::from_millis(10))
+        );
+        assert_eq!(
+            policy(16, 4).window((6, pass)),
+            (6, Duration::from_millis(4))
+        );
+        // never more than a batch holds; 0 turns the window off
+        assert_eq!(policy(4, 50).window((6, pass)).0, 4);
+        assert_eq!(policy(16, 0).window((6, pass)).1, Duration::ZERO);
+        // one query at a time never waits
+        assert_eq!(policy(1, 50).window((6, pass)).1, Duration::ZERO);
+    }
 }

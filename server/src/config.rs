@@ -60,12 +60,16 @@ pub struct Config {
     /// Key for the `/admin` routes (catalog reload); the admin routes are off without one.
     #[arg(long, env = "VEILRANK_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
-    /// Queries decoded and expanded at once (each uses every core); the rest wait in line.
+    /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
     /// Most queries scored together in one pass over a catalog (1: one at a time).
     #[arg(long, env = "VEILRANK_MAX_BATCH", default_value_t = 16)]
     pub max_batch: usize,
+    /// Longest a busy server holds a pass open for queries still arriving, in milliseconds
+    /// (never more than an eighth of the last pass; 0: never).
+    #[arg(long, env = "VEILRANK_MAX_BATCH_WAIT_MS", default_value_t = 10)]
+    pub max_batch_wait_ms: u64,
     /// Milliseconds a query waits for a scoring slot before it gets 503.
     #[arg(long, env = "VEILRANK_QUEUE_TIMEOUT_MS", default_value_t = 10_000)]
     pub queue_timeout_ms: u64,
@@ -134,6 +138,7 @@ impl Config {
             admin_key: None,
             max_concurrent_scores: 2,
             max_batch: 16,
+            max_batch_wait_ms: 10,
             queue_timeout_ms: 10_000,
             request_timeout_secs: 60,
         }

@@ -28,11 +28,11 @@ pub struct Retention {
 pub struct AppState {
     /// The served catalogs.
     pub catalogs: Arc<Catalogs>,
-    /// Permits for concurrent CPU-heavy jobs (decoding and expanding queries, profile I/O).
+    /// Permits for concurrent blocking jobs (decoding queries, profile I/O).
     pub scoring: Arc<Semaphore>,
     /// How long a request waits for a permit before it is told to come back.
     pub queue_timeout: Duration,
-    /// Where expanded queries go to be scored, in batches while the server is busy.
+    /// Where decoded queries go to be expanded and scored, in batches while the server is busy.
     pub batcher: Arc<Batcher>,
     /// Stored profiles.
     pub store: Arc<Store>,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use veilrank_core::{plain, wire, Query, SecretKey, V1_128};
 use veilrank_e2e::{integer_catalog, random_values};
-use veilrank_server::batcher::Batcher;
+use veilrank_server::batcher::{BatchPolicy, Batcher};
 use veilrank_server::catalog::ServedCatalog;
 use veilrank_server::metrics::Metrics;
 
@@ -19,8 +19,12 @@ async fn waiting_queries_share_a_pass_and_each_user_reads_only_its_own() {
     let catalog = ServedCatalog::new("c", integer_catalog(dim, values.clone()), V1_128).unwrap();
     catalog.prepare().unwrap();
     let catalog = Arc::new(catalog);
-    let prime = catalog.prepared().unwrap().noise_plan().prime;
-    let batcher = Arc::new(Batcher::start(8, 64, Arc::new(Metrics::new())).unwrap());
+    let policy = BatchPolicy {
+        max_batch: 8,
+        max_wait: std::time::Duration::ZERO,
+        queue: 64,
+    };
+    let batcher = Arc::new(Batcher::start(policy, Arc::new(Metrics::new())).unwrap());
 
     let users: Vec<(SecretKey, Vec<i8>)> = (0..7)
         .map(|u| {
@@ -29,18 +33,13 @@ async fn waiting_queries_share_a_pass_and_each_user_reads_only_its_own() {
             (SecretKey::generate(&V1_128).unwrap(), prefs)
         })
         .collect();
-    let expanded: Vec<_> = users
+    let queries: Vec<_> = users
         .iter()
-        .map(|(key, prefs)| {
-            Query::encrypt(key, prefs)
-                .unwrap()
-                .expand(&V1_128, dim, prime)
-                .unwrap()
-        })
+        .map(|(key, prefs)| Query::encrypt(key, prefs).unwrap())
         .collect();
 
     // all seven are queued at once: the first pass takes one (or a few), the rest wait together
-    let answers = futures_join(expanded.into_iter().map(|query| {
+    let answers = futures_join(queries.into_iter().map(|query| {
         let (batcher, catalog) = (batcher.clone(), catalog.clone());
         async move { batcher.score(catalog, query).await.unwrap() }
     }))

@@ -4,6 +4,7 @@
 //! veilrank-bench latency [--server URL] --items M --dim D --concurrency C --queries Q [--json PATH]
 //! veilrank-bench latency --preset apple-pnns
 //! veilrank-bench sweep --items 10000,100000,1000000 --dim 32,64,128 --concurrency 1,8 --out DIR
+//! veilrank-bench capacity --items 1000000 --dim 64 --concurrency 8 --queries 48 [--json PATH]
 //! ```
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use veilrank_bench::baselines::{self, NaiveTfhe};
+use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::output;
 use veilrank_bench::plots;
 use veilrank_bench::study::{self, Outcome, Study};
@@ -28,6 +30,9 @@ enum Command {
     Latency(LatencyArgs),
     /// Every combination of sizes, dimensions and concurrencies, with CSV, JSON and plots.
     Sweep(SweepArgs),
+    /// Server throughput with clients that replay pre-encrypted queries: one query at a time
+    /// against micro-batching, side by side.
+    Capacity(CapacityArgs),
 }
 
 /// Named shapes from the literature.
@@ -98,6 +103,28 @@ struct SweepArgs {
     common: Common,
 }
 
+#[derive(Args)]
+struct CapacityArgs {
+    /// Catalog items.
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..=268_435_456))]
+    items: u64,
+    /// Dimension.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    dim: u64,
+    /// Concurrent clients, each its own user.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    concurrency: u64,
+    /// Measured queries per run.
+    #[arg(long, default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..))]
+    queries: u64,
+    /// The batched run's batch limit.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(2..=1024))]
+    max_batch: u64,
+    /// Write both outcomes as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -114,6 +141,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Latency(args) => latency(args).await,
             Command::Sweep(args) => sweep(args).await,
+            Command::Capacity(args) => capacity(args).await,
         }
     });
     match result {
@@ -236,5 +264,28 @@ async fn sweep(args: SweepArgs) -> Result<(), String> {
         "wrote results.csv, results.json, results.md, latency.svg, throughput.svg, bytes.svg to {}",
         args.out.display()
     );
+    Ok(())
+}
+
+async fn capacity(args: CapacityArgs) -> Result<(), String> {
+    let run = |max_batch: u64| Capacity {
+        items: args.items as usize,
+        dim: args.dim as usize,
+        concurrency: args.concurrency as usize,
+        queries: args.queries as usize,
+        max_batch: max_batch as usize,
+        progress: true,
+    };
+    eprintln!("one query at a time...");
+    let alone = capacity::run(&run(1)).await?;
+    eprintln!("batched...");
+    let batched = capacity::run(&run(args.max_batch)).await?;
+    println!("{}", capacity::table(&alone, &batched));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&[&alone, &batched]).map_err(|e| e.to_string())?;
+        std::fs::write(path, json + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }

@@ -152,7 +152,7 @@ fn items_of(
 
 /// `POST /v1/catalogs/{catalog}/score`: an encrypted query in, encrypted scores out.
 ///
-/// Decoding and expansion run on the blocking pool behind the semaphore, scoring in the batcher
+/// Decoding runs on the blocking pool behind the semaphore, expansion and scoring in the batcher
 /// (with any other queries waiting), on the catalog version current when the request arrived;
 /// the response names that version. Nothing about the
 /// body is logged.
@@ -187,15 +187,13 @@ async fn score_with(
         return Err(AppError::not_ready());
     }
     let job_catalog = catalog.clone();
-    let (query, expand) = on_pool(&state, move || {
+    let (query, decode) = on_pool(&state, move || {
         let catalog = job_catalog;
         let started = Instant::now();
-        let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
         let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &body)?;
-        let expanded = query.expand(&catalog.params, catalog.dim, prepared.noise_plan().prime)?;
-        Ok((expanded, started.elapsed()))
+        Ok((query, started.elapsed()))
     })
     .await?;
     let scored = state.batcher.score(catalog, query).await?;
-    Ok(scores_response(scored, expand))
+    Ok(scores_response(scored, decode))
 }

@@ -203,9 +203,10 @@ pub(crate) async fn on_pool<T: Send + 'static>(
 }
 
 /// Encrypted scores as an HTTP response. `Server-Timing` says where the server's time went:
-/// `expand` (decoding and moving the query to the transform domain), `queue` (waiting for the
+/// `expand` (decoding, and moving the batch's queries to the transform domain), `queue` (waiting for the
 /// pass in progress), `score` (the pass over the catalog, shared by `batch` queries) and `total`.
-pub(crate) fn scores_response(scored: Scored, expand: Duration) -> Response {
+pub(crate) fn scores_response(scored: Scored, decode: Duration) -> Response {
+    let expand = decode + scored.expand;
     let total = expand + scored.waited + scored.scoring;
     tracing::debug!(
         total_ms = total.as_secs_f64() * 1e3,

@@ -237,7 +237,7 @@ pub async fn score(
     let (id, token) = credentials(&id, &headers)?;
     let app = app_name(app);
     let job_state = state.clone();
-    let (catalog, query, expand) = on_pool(&state, move || {
+    let (catalog, query, decode) = on_pool(&state, move || {
         let state = job_state;
         let started = Instant::now();
         let now = now_unix();
@@ -264,22 +264,23 @@ pub async fn score(
                 ),
             ));
         }
-        let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
+        if catalog.prepared().is_none() {
+            return Err(AppError::not_ready());
+        }
         let bytes = token.open(&id, &sealed).ok_or_else(|| {
             tracing::error!(profile = %id, "a stored profile does not open with its own token");
             AppError::internal()
         })?;
         let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &bytes)?;
-        let expanded = query.expand(&catalog.params, catalog.dim, prepared.noise_plan().prime)?;
         if state.retention.idle.is_some() {
             state.store.touch(&id, now)?;
         }
         record(&state, Event::Scored, &id, &meta.catalog, app.as_deref());
-        Ok((catalog, expanded, started.elapsed()))
+        Ok((catalog, query, started.elapsed()))
     })
     .await?;
     let scored = state.batcher.score(catalog, query).await?;
-    Ok(scores_response(scored, expand))
+    Ok(scores_response(scored, decode))
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
