@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use veilrank_bench::baselines::NaiveTfhe;
+use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::study::{self, Study};
 use veilrank_bench::{output, plots};
 
@@ -107,4 +108,37 @@ async fn a_small_study_reports_every_field_consistently() {
         let svg = std::fs::read_to_string(dir.path().join(plot)).unwrap();
         assert!(svg.contains("<svg") && svg.contains("<polyline"), "{plot}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
+    let run = |max_batch| Capacity {
+        items: 2048 + 5,
+        dim: 8,
+        concurrency: 3,
+        queries: 9,
+        max_batch,
+        progress: false,
+    };
+    let alone = capacity::run(&run(1)).await.unwrap();
+    let batched = capacity::run(&run(4)).await.unwrap();
+    // one at a time means every pass scored exactly one query
+    assert_eq!(alone.mean_batch, 1.0);
+    assert!((1.0..=4.0).contains(&batched.mean_batch), "{batched:?}");
+    for o in [&alone, &batched] {
+        assert_eq!((o.queries, o.concurrency), (9, 3));
+        assert!(o.throughput_qps > 0.0);
+        assert!(
+            0.0 < o.latency_p50_ms && o.latency_p50_ms <= o.latency_p99_ms,
+            "{o:?}"
+        );
+        assert!(
+            o.server_p50_ms > 0.0 && o.server_p50_ms <= o.latency_p99_ms,
+            "{o:?}"
+        );
+    }
+    let table = capacity::table(&alone, &batched);
+    let ratio = batched.throughput_qps / alone.throughput_qps;
+    assert!(table.contains(&format!("{ratio:.2}x")), "{table}");
+    assert!(table.contains("one at a time") && table.contains("batched (max 4)"));
 }

@@ -247,7 +247,6 @@ impl PreparedCatalog {
         let bits = self.plan.response_bits;
         let in_block = (self.items - block * n).min(n);
         let (acc_mask, acc_body) = acc.split_at_mut(n);
-        let acc_body = &mut acc_body[..];
         plan.inv(acc_mask);
         plan.inv(acc_body);
         let acc_body = &mut acc_body[..in_block];
