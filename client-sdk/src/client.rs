@@ -3,6 +3,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::sync::OnceCell;
 use veilrank_core::api::{ErrorBody, ItemInfo, ItemsPage, Manifest, ProfileCreated, ProfileInfo};
 use veilrank_core::quantize::{dequantize_score, quantize};
@@ -108,7 +109,8 @@ fn timing_metric<'a>(value: &'a str, name: &str, key: &str) -> Option<&'a str> {
 /// repeated ciphertext than that it is the same one.
 #[derive(Clone)]
 pub struct EncryptedQuery {
-    body: Vec<u8>,
+    // shared, not copied, by each send of a replayed query
+    body: Bytes,
     scale: f32,
     encrypt: Duration,
 }
@@ -135,7 +137,8 @@ impl std::fmt::Debug for EncryptedQuery {
 
 /// The server's answer to an [`EncryptedQuery`], not yet decrypted.
 pub struct EncryptedScores {
-    bytes: Vec<u8>,
+    // as downloaded: a response is megabytes, and a copy of it costs as much as its decoding
+    bytes: Bytes,
     scale: f32,
     /// Timings and sizes so far (encryption, upload, server, download).
     pub report: Report,
@@ -366,7 +369,7 @@ impl Client {
         &self,
         request: reqwest::RequestBuilder,
         report: &mut Report,
-    ) -> Result<Vec<u8>> {
+    ) -> Result<Bytes> {
         let started = Instant::now();
         let response = request.send().await?;
         if !response.status().is_success() {
@@ -384,7 +387,7 @@ impl Client {
         report.upload =
             headers_at.saturating_sub(report.server.map(|s| s.total).unwrap_or_default());
         report.bytes_received = bytes.len();
-        Ok(bytes.to_vec())
+        Ok(bytes)
     }
 
     /// The view a response was scored on: the current one, or the catalog's new version,
@@ -421,7 +424,7 @@ impl Client {
     async fn decrypt(
         &self,
         key: &Arc<SecretKey>,
-        bytes: Vec<u8>,
+        bytes: Bytes,
         query_scale: f32,
         mut report: Report,
     ) -> Result<Scores> {
@@ -468,7 +471,7 @@ impl Client {
         let started = Instant::now();
         let (body, scale) = self.encrypt(key, prefs).await?;
         Ok(EncryptedQuery {
-            body,
+            body: Bytes::from(body),
             scale,
             encrypt: started.elapsed(),
         })

@@ -34,7 +34,7 @@ pub struct PreparedCatalog {
     /// The response switch q -> 2^w for the plan's prime and width.
     switch: ResponseSwitch,
     /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`].
-    ntt: Vec<u64>,
+    ntt: kernel::Tiles,
 }
 
 impl PreparedCatalog {
@@ -97,7 +97,7 @@ impl PreparedCatalog {
         let ntt_plan = plan.prime.plan();
         // enough superblocks for every thread, each as large as L2 holds a tile of
         let superblock = (blocks / 8).clamp(1, kernel::superblock_cap(dim));
-        let mut ntt = vec![0u64; blocks * dim * n];
+        let mut ntt = kernel::tiles(blocks * dim * n);
         let done = std::sync::atomic::AtomicUsize::new(0);
         ntt.par_chunks_mut(superblock * dim * n)
             .enumerate()
@@ -209,16 +209,21 @@ impl PreparedCatalog {
             .par_chunks(self.superblock * dim * n)
             .enumerate()
             // the accumulators are reused across superblocks: a fresh megabyte each time costs
-            // page faults
-            .map_init(Vec::new, |acc, (s, data)| {
-                let in_superblock = data.len() / (dim * n);
-                acc.resize(batch * in_superblock * 2 * n, 0);
-                kernel.run(&polys, data, in_superblock, dim, n, acc);
-                acc.chunks_exact_mut(2 * n)
-                    .enumerate()
-                    .map(|(x, acc)| self.finish_block(s * self.superblock + x % in_superblock, acc))
-                    .collect()
-            })
+            // page faults; aligned, so that each store of the kernel fills one cache line
+            .map_init(
+                || kernel::tiles(0),
+                |acc, (s, data)| {
+                    let in_superblock = data.len() / (dim * n);
+                    acc.resize(batch * in_superblock * 2 * n, 0);
+                    kernel.run(&polys, data, in_superblock, dim, n, acc);
+                    acc.chunks_exact_mut(2 * n)
+                        .enumerate()
+                        .map(|(x, acc)| {
+                            self.finish_block(s * self.superblock + x % in_superblock, acc)
+                        })
+                        .collect()
+                },
+            )
             .collect();
 
         let mut blocks = vec![Vec::with_capacity(self.blocks()); batch];
@@ -253,7 +258,10 @@ impl PreparedCatalog {
         self.switch.apply(acc_mask);
         self.switch.apply(acc_body);
         // N is a multiple of 8, so the body starts on a byte boundary
-        let mut packed = vec![0u8; bitpack::packed_len(n + in_block, bits)];
+        // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
+        let len = bitpack::packed_len(n + in_block, bits);
+        let mut packed = Vec::with_capacity(len + 8);
+        packed.resize(len, 0);
         let (mask_bytes, body_bytes) = packed.split_at_mut(bitpack::packed_len(n, bits));
         bitpack::pack_into(acc_mask, bits, mask_bytes);
         bitpack::pack_into(acc_body, bits, body_bytes);

@@ -21,6 +21,7 @@
 // detection; this module uses it for the IFMA token and nothing else.
 #![allow(unsafe_code)]
 
+use aligned_vec::{AVec, ConstAlign};
 use pulp::cast;
 use tfhe_ntt::prime64::Plan;
 
@@ -30,14 +31,26 @@ use crate::ntt::ServerPrime;
 /// tiles of a register block are contiguous.
 pub(crate) const LANES: usize = 8;
 
+/// A buffer the kernel loads whole vectors from: aligned to a cache line, so that no load of a
+/// tile straddles two lines. Unaligned (as the allocator hands out large blocks, 16 bytes past a
+/// page) every load is split, and the multiply-accumulate ran 1.7x slower from L1.
+pub(crate) type Tiles = AVec<u64, ConstAlign<64>>;
+
+/// `len` zeros in a [`Tiles`] buffer.
+pub(crate) fn tiles(len: usize) -> Tiles {
+    aligned_vec::avec![[64]| 0u64; len]
+}
+
 /// Bytes of one tile of a superblock (all its blocks, all features) that L2 holds beside the
-/// tiles of a batch of queries.
-const SUPERBLOCK_TILE_BYTES: usize = 128 << 10;
+/// tiles of a batch of queries and the next tile, prefetched. Measured on the 1M x 64 pass with
+/// batches of 8 (`--example batch`, side by side): 64 KB (16 blocks at d = 64) beat 128 KB by
+/// 15% and 256 KB by 50%; 32 KB was level with 64 KB.
+const SUPERBLOCK_TILE_BYTES: usize = 64 << 10;
 
 /// Most blocks of N items in one superblock of `dim` features. A query tile is loaded once per
 /// superblock and reused for each of its blocks, so the larger the superblock the less query
-/// traffic: at d = 64 a batch of 8 queries reads 16 MB of expanded queries per superblock,
-/// which with 4 blocks per superblock was four times the catalog's own traffic.
+/// traffic (at d = 64 a batch of 8 queries reads 16 MB of expanded queries per superblock),
+/// until the superblock's tiles crowd L2.
 pub(crate) fn superblock_cap(dim: usize) -> usize {
     (SUPERBLOCK_TILE_BYTES / (dim * LANES * 8)).max(1)
 }
@@ -179,20 +192,31 @@ fn lazy(
         #[inline(always)]
         || {
             for t in 0..n / LANES {
-                let catalog = &superblock[t * blocks * dim * LANES..][..blocks * dim * LANES];
+                let tile = blocks * dim * LANES;
+                let catalog = &superblock[t * tile..][..tile];
+                let next = superblock
+                    .get((t + 1) * tile..(t + 2) * tile)
+                    .unwrap_or(&[]);
+                let ctx = Tile {
+                    simd,
+                    reducer,
+                    queries,
+                    catalog,
+                    next,
+                    shape,
+                };
                 // the tiles of a pair of queries and of the superblock's blocks fit L1 together
                 let mut j = 0;
                 while j < queries.len() {
                     let pair = (queries.len() - j).min(2);
                     let mut k = 0;
                     while k < blocks {
-                        let at = Micro {
-                            t,
-                            j,
-                            k,
-                            prefetch: j == 0,
+                        let prefetch = match j {
+                            0 => Prefetch::Ahead,
+                            2 if !next.is_empty() => Prefetch::NextTile,
+                            _ => Prefetch::None,
                         };
-                        let ctx = (simd, reducer, queries, catalog, shape);
+                        let at = Micro { t, j, k, prefetch };
                         // SAFETY: the `Ifma` token proves the CPU has the features.
                         k += unsafe {
                             match (pair, blocks - k) {
@@ -210,14 +234,37 @@ fn lazy(
     )
 }
 
+/// What the micro-kernel calls of one tile share.
+#[derive(Clone, Copy)]
+struct Tile<'a> {
+    simd: Ifma,
+    reducer: VecReducer,
+    queries: &'a [&'a [u64]],
+    /// This tile of the superblock's catalog.
+    catalog: &'a [u64],
+    /// The next tile's (empty for the last tile).
+    next: &'a [u64],
+    shape: Shape,
+}
+
 /// Where a micro-kernel call works: tile `t`, the first query `j` and block `k`.
 #[derive(Clone, Copy)]
 struct Micro {
     t: usize,
     j: usize,
     k: usize,
-    /// The first pass over a tile prefetches the catalog ahead; the others find it in cache.
-    prefetch: bool,
+    prefetch: Prefetch,
+}
+
+/// What a micro-kernel call prefetches.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prefetch {
+    /// The first pass over a tile: its catalog, a little ahead, into L1.
+    Ahead,
+    /// The second: the next tile's catalog into L2, so that DRAM streams it while later passes
+    /// compute from cache instead of the first pass of each tile waiting on memory.
+    NextTile,
+    None,
 }
 
 /// How far ahead of the multiply-accumulate the catalog is prefetched, in bytes.
@@ -229,34 +276,41 @@ const PREFETCH_AHEAD: usize = 2048;
 /// reduced and stored into `acc`. Returns `K`. A function of its own with the target features
 /// enabled, so that the intrinsics inline into it however large the caller grows.
 #[target_feature(enable = "avx512f,avx512ifma")]
-fn micro<const J: usize, const K: usize>(
-    (simd, reducer, queries, catalog, shape): (Ifma, VecReducer, &[&[u64]], &[u64], Shape),
-    at: Micro,
-    acc: &mut [u64],
-) -> usize {
-    use core::arch::x86_64::{__m512i, _mm_prefetch, _MM_HINT_T0};
-    let Shape { blocks, dim, n } = shape;
+fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u64]) -> usize {
+    use core::arch::x86_64::{__m512i, _mm_prefetch, _MM_HINT_T0, _MM_HINT_T1};
+    let (simd, catalog) = (ctx.simd, ctx.catalog);
+    let Shape { blocks, dim, n } = ctx.shape;
     let f = simd.avx512ifma;
     let zero = simd.avx512f._mm512_setzero_si512();
+    // resliced to exactly `dim` rows, so that indexing by a feature needs no bounds check
     let v: [&[[u64; 8]]; K] = core::array::from_fn(|kk| {
-        pulp::as_arrays::<8, _>(&catalog[(at.k + kk) * dim * LANES..][..dim * LANES]).0
+        &pulp::as_arrays::<8, _>(&catalog[(at.k + kk) * dim * LANES..][..dim * LANES]).0[..dim]
     });
-    let q: [&[[u64; 8]]; J] = core::array::from_fn(|jj| {
-        pulp::as_arrays::<8, _>(&queries[at.j + jj][at.t * 2 * dim * LANES..][..2 * dim * LANES]).0
+    let q: [&[[u64; 16]]; J] = core::array::from_fn(|jj| {
+        let tile = &ctx.queries[at.j + jj][at.t * 2 * dim * LANES..][..2 * dim * LANES];
+        &pulp::as_arrays::<16, _>(tile).0[..dim]
     });
     let mut s = [[[zero; 4]; K]; J];
     for i in 0..dim {
-        if at.prefetch {
-            for v in v {
-                // a hint that never faults, whatever the address
-                let ahead = v[i].as_ptr().cast::<i8>().wrapping_add(PREFETCH_AHEAD);
-                _mm_prefetch::<_MM_HINT_T0>(ahead);
+        match at.prefetch {
+            Prefetch::Ahead => {
+                for v in v {
+                    // a hint that never faults, whatever the address
+                    let ahead = v[i].as_ptr().cast::<i8>().wrapping_add(PREFETCH_AHEAD);
+                    _mm_prefetch::<_MM_HINT_T0>(ahead);
+                }
             }
+            Prefetch::NextTile => {
+                for kk in 0..K {
+                    let line = ((at.k + kk) * dim + i) * LANES;
+                    _mm_prefetch::<_MM_HINT_T1>(ctx.next[line..].as_ptr().cast::<i8>());
+                }
+            }
+            Prefetch::None => {}
         }
         let vi: [__m512i; K] = core::array::from_fn(|kk| cast(v[kk][i]));
         for jj in 0..J {
-            let m: __m512i = cast(q[jj][2 * i]);
-            let b: __m512i = cast(q[jj][2 * i + 1]);
+            let [m, b]: [__m512i; 2] = cast(q[jj][i]);
             for kk in 0..K {
                 let s = &mut s[jj][kk];
                 s[0] = f._mm512_madd52lo_epu64(s[0], m, vi[kk]);
@@ -273,7 +327,7 @@ fn micro<const J: usize, const K: usize>(
             for (offset, (lo, hi)) in [(column, (s[0], s[1])), (n + column, (s[2], s[3]))] {
                 let lanes: &mut [u64; 8] =
                     &mut pulp::as_arrays_mut::<8, _>(&mut out[offset..offset + 8]).0[0];
-                *lanes = cast(reducer.reduce(simd, lo, hi));
+                *lanes = cast(ctx.reducer.reduce(simd, lo, hi));
             }
         }
     }

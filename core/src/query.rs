@@ -173,7 +173,7 @@ impl Query {
                 plan.fwd(body);
                 Ok::<_, Error>(())
             })?;
-        let mut tiled = vec![0u64; polys.len()];
+        let mut tiled = kernel::tiles(polys.len());
         kernel::interleave(&polys, 2 * dim, n, &mut tiled);
         Ok(ExpandedQuery {
             prime,
@@ -188,7 +188,7 @@ impl Query {
 pub struct ExpandedQuery {
     pub(crate) prime: ServerPrime,
     pub(crate) dim: usize,
-    pub(crate) polys: Vec<u64>,
+    pub(crate) polys: kernel::Tiles,
 }
 
 impl ExpandedQuery {

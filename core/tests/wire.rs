@@ -36,6 +36,31 @@ fn query_and_response_round_trip() {
 }
 
 #[test]
+fn response_parts_are_the_encoded_response_split() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    // 1, 2 and 3 blocks, the last one partial or full
+    for items in [5usize, 2048, 2049, 3 * 2048] {
+        let catalog = PreparedCatalog::prepare(&V1_128, 2, &vec![3i8; 2 * items]).unwrap();
+        let response = catalog.score(&small_query(&key, 2)).unwrap();
+        let whole = wire::encode_response(&V1_128, &catalog_ref(), &response).unwrap();
+        let blocks = response.blocks.len();
+        let parts = wire::encode_response_parts(&V1_128, &catalog_ref(), response).unwrap();
+        assert_eq!(parts.len(), blocks + 1, "{items} items");
+        assert_eq!(parts.concat(), whole, "{items} items");
+    }
+    // no blocks at all
+    let empty = veilrank_core::Response {
+        bits: 20,
+        dim: 2,
+        items: 0,
+        blocks: Vec::new(),
+    };
+    let whole = wire::encode_response(&V1_128, &catalog_ref(), &empty).unwrap();
+    let parts = wire::encode_response_parts(&V1_128, &catalog_ref(), empty).unwrap();
+    assert_eq!(parts, vec![whole]);
+}
+
+#[test]
 fn every_header_mismatch_has_its_own_error() {
     let key = SecretKey::generate(&V1_128).unwrap();
     let bytes = wire::encode_query(&V1_128, &catalog_ref(), &small_query(&key, 2)).unwrap();

@@ -32,6 +32,7 @@ use tokio::sync::oneshot;
 use veilrank_core::query::ExpandedQuery;
 use veilrank_core::{wire, Query};
 
+use crate::body::Parts;
 use crate::catalog::ServedCatalog;
 use crate::error::AppError;
 use crate::metrics::Metrics;
@@ -39,8 +40,8 @@ use crate::metrics::Metrics;
 /// Scored, encoded, and how it went.
 #[derive(Debug)]
 pub struct Scored {
-    /// The encoded response message.
-    pub encoded: Vec<u8>,
+    /// The encoded response message, in parts.
+    pub encoded: Parts,
     /// Queries scored in the same pass.
     pub batch: usize,
     /// Time spent waiting for the worker (a batch in progress).
@@ -70,10 +71,13 @@ pub struct BatchPolicy {
 }
 
 impl BatchPolicy {
-    /// After a pass shared by `last.0` queries that took `last.1`: how many queries to wait
-    /// for, and for how long at most. A pass alone (an idle server) waits for nothing.
-    fn window(&self, last: (usize, Duration)) -> (usize, Duration) {
-        let want = last.0.min(self.max_batch);
+    /// After a pass shared by `last.0` queries that took `last.1`, during which `arrived`
+    /// more queries came in: how many queries to wait for, and for how long at most. The
+    /// clients just answered are expected back, beside those that came during the pass; the
+    /// latter count too, or a window that once closed short would shrink every batch after
+    /// it. A pass alone with nothing waiting after it (an idle server) waits for nothing.
+    fn window(&self, last: (usize, Duration), arrived: usize) -> (usize, Duration) {
+        let want = (last.0 + arrived).min(self.max_batch);
         if want < 2 {
             return (want, Duration::ZERO);
         }
@@ -142,15 +146,24 @@ impl std::fmt::Debug for Batcher {
 fn work(receiver: &Receiver<Job>, policy: BatchPolicy, metrics: &Metrics) {
     // the last pass: how many shared it, how long it took
     let mut last = (1usize, Duration::ZERO);
-    while let Ok(first) = receiver.recv() {
-        let mut jobs = vec![first];
+    loop {
+        // what came in during the last pass, without waiting
+        let mut jobs = Vec::new();
         while jobs.len() < policy.max_batch {
             match receiver.try_recv() {
                 Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
-        let (want, window) = policy.window(last);
+        let arrived = jobs.len();
+        if jobs.is_empty() {
+            match receiver.recv() {
+                Ok(job) => jobs.push(job),
+                // every handle is gone
+                Err(_) => return,
+            }
+        }
+        let (want, window) = policy.window(last, arrived);
         let deadline = Instant::now() + window;
         while jobs.len() < want {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -223,9 +236,9 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
     jobs.into_par_iter()
         .zip(responses)
         .for_each(|(job, response)| {
-            let answer = wire::encode_response(&catalog.params, &catalog.reference, &response)
-                .map(|encoded| Scored {
-                    encoded,
+            let answer = wire::encode_response_parts(&catalog.params, &catalog.reference, response)
+                .map(|parts| Scored {
+                    encoded: parts.into_iter().collect(),
                     batch,
                     waited: started.saturating_duration_since(job.enqueued),
                     expand,
@@ -253,23 +266,30 @@ mod tests {
     }
 
     #[test]
-    fn only_a_shared_pass_opens_a_window_of_an_eighth_of_it_at_most() {
+    fn only_a_busy_server_opens_a_window_of_an_eighth_of_the_pass_at_most() {
         let pass = Duration::from_millis(80);
-        // idle: the last pass was alone
-        assert_eq!(policy(16, 10).window((1, pass)).1, Duration::ZERO);
+        // idle: the last pass was alone and nothing came in during it
+        assert_eq!(policy(16, 10).window((1, pass), 0), (1, Duration::ZERO));
         // under load: an eighth of the pass, within the cap
         assert_eq!(
-            policy(16, 50).window((6, pass)),
+            policy(16, 50).window((6, pass), 0),
             (6, Duration::from_millis(10))
         );
         assert_eq!(
-            policy(16, 4).window((6, pass)),
+            policy(16, 4).window((6, pass), 0),
             (6, Duration::from_millis(4))
         );
+        // the clients just answered and those that came during the pass: a short batch
+        // (5 answered, 3 arrived meanwhile) grows back to all 8
+        assert_eq!(policy(16, 10).window((5, pass), 3).0, 8);
+        assert_eq!(
+            policy(16, 10).window((1, pass), 1),
+            (2, Duration::from_millis(10))
+        );
         // never more than a batch holds; 0 turns the window off
-        assert_eq!(policy(4, 50).window((6, pass)).0, 4);
-        assert_eq!(policy(16, 0).window((6, pass)).1, Duration::ZERO);
+        assert_eq!(policy(4, 50).window((6, pass), 2).0, 4);
+        assert_eq!(policy(16, 0).window((6, pass), 0).1, Duration::ZERO);
         // one query at a time never waits
-        assert_eq!(policy(1, 50).window((6, pass)).1, Duration::ZERO);
+        assert_eq!(policy(1, 50).window((6, pass), 3), (1, Duration::ZERO));
     }
 }

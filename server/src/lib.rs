@@ -8,6 +8,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod batcher;
+pub mod body;
 pub mod catalog;
 pub mod catalog_file;
 pub mod catalogs;

@@ -53,7 +53,8 @@ async fn waiting_queries_share_a_pass_and_each_user_reads_only_its_own() {
     );
     for (u, ((key, prefs), answer)) in users.iter().zip(&answers).enumerate() {
         let response =
-            wire::decode_response(&V1_128, &catalog.reference, items, &answer.encoded).unwrap();
+            wire::decode_response(&V1_128, &catalog.reference, items, &answer.encoded.concat())
+                .unwrap();
         let expected = plain::scores(catalog.quantized(), dim, prefs);
         assert_eq!(response.decrypt(key, items).unwrap(), expected, "user {u}");
         let (other, _) = &users[(u + 1) % users.len()];

@@ -228,7 +228,7 @@ pub(crate) fn scores_response(scored: Scored, decode: Duration) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/octet-stream"),
         )],
-        scored.encoded,
+        axum::body::Body::new(scored.encoded),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&timing) {
