@@ -9,12 +9,13 @@
 //! scored at once, alone; batches form only while the server is busy, which is when they pay.
 //! Each response depends on its own query only.
 //!
-//! One exception, under load only: when the last pass was shared, the worker holds the next
-//! one open for up to an eighth of the last pass's time (at most `max_wait`) until as many
-//! queries as last time are in. Clients that wait for their answers before asking again come
-//! back a few milliseconds apart; without the window the first one back starts a pass alone
-//! and the others wait for all of it, so batches shrink and alternate. An idle server never
-//! waits.
+//! One exception, under load only: when the last pass was shared, or queries came in during it,
+//! the worker holds the next one open for up to an eighth of the last pass's time (at most
+//! `max_wait`) until the queries it expects are in: the last pass's clients, who come back for
+//! more, and those that arrived meanwhile. Clients that wait for their answers before asking
+//! again come back a few milliseconds apart; without the window the first one back starts a
+//! pass alone and the others wait for all of it, so batches shrink and alternate. An idle
+//! server never waits.
 //!
 //! Expansion belongs to the worker, not to the request: expanding on the request's thread
 //! while a pass holds the rayon pool queued the expansions behind the pass, so queries reached
