@@ -315,7 +315,12 @@ pub fn encode_response_parts(
     let blocks = std::mem::take(&mut response.blocks);
     // with no blocks, the message ends in the blocks' count: a u64 (fixed-width, little-endian)
     let mut head = encode(params, MessageKind::Response, catalog, &response)?;
-    let count_at = head.len() - 8;
+    let count_at = head.len().saturating_sub(8);
+    if head[count_at..] != [0u8; 8] {
+        return Err(Error::Malformed(
+            "response encoding does not end in its blocks' count".into(),
+        ));
+    }
     head.truncate(count_at);
     head.extend_from_slice(&(blocks.len() as u64).to_le_bytes());
     let mut parts = Vec::with_capacity(blocks.len() + 1);
