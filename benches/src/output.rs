@@ -73,8 +73,12 @@ pub fn table(o: &Outcome) -> String {
     }
     if let Some(rss) = o.peak_rss_bytes {
         line(
-            "peak RSS (harness + server)",
-            format!("{:.0} MiB", rss as f64 / (1 << 20) as f64),
+            "peak RSS",
+            format!(
+                "{:.0} MiB ({})",
+                rss as f64 / (1 << 20) as f64,
+                o.peak_rss_of
+            ),
         );
     }
     if let (Some(per), Some(total), Some(on)) = (

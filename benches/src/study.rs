@@ -102,8 +102,11 @@ pub struct Outcome {
     pub prepare_s: Option<f64>,
     /// Prepared catalog bytes per item-feature (in-process only).
     pub prepared_bytes_per_item_feature: Option<f64>,
-    /// Peak resident memory of the harness process (with the in-process server), bytes.
+    /// Peak resident memory, bytes: of the harness process with the server in it, or with
+    /// `--server` of that server since it started (its `/metrics`).
     pub peak_rss_bytes: Option<u64>,
+    /// Whose memory [`Self::peak_rss_bytes`] is.
+    pub peak_rss_of: String,
     /// tfhe's high-level integer API: seconds per item-feature, measured on a tiny instance.
     pub naive_tfhe_s_per_item_feature: Option<f64>,
     /// Its extrapolation to this catalog: seconds per query (extrapolated, not measured).
@@ -365,7 +368,13 @@ async fn drive(
     bar.finish_and_clear();
 
     // before the baseline's cache-eviction buffer counts
-    let peak_rss_bytes = system::peak_rss_bytes();
+    let (peak_rss_bytes, peak_rss_of) = match in_process {
+        Some(_) => (system::peak_rss_bytes(), "harness and in-process server"),
+        None => (
+            server_peak_rss(url).await,
+            "server since it started (its /metrics)",
+        ),
+    };
     // the baseline, after the measured queries so that it does not disturb them
     let item_features = (study.items * dim) as f64;
     let plaintext = tokio::task::block_in_place(|| {
@@ -416,10 +425,25 @@ async fn drive(
         prepared_bytes_per_item_feature: in_process
             .map(|p| p.prepared_bytes as f64 / item_features),
         peak_rss_bytes,
+        peak_rss_of: peak_rss_of.into(),
         naive_tfhe_s_per_item_feature: None,
         naive_tfhe_extrapolated: None,
         naive_tfhe_measured_on: None,
     })
+}
+
+/// A running server's peak memory, from the gauge its `/metrics` exposes; `None` if it does
+/// not say (another platform, or metrics out of reach), and the study goes on without it.
+async fn server_peak_rss(url: &str) -> Option<u64> {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    system::gauge(&text, "veilrank_process_peak_resident_bytes").map(|v| v as u64)
 }
 
 impl Outcome {

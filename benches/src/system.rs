@@ -1,11 +1,14 @@
 //! What the harness reads off the machine: peak memory, the last-level cache, the cores.
 
 /// The process's peak resident set (`VmHWM`), in bytes; `None` where `/proc` does not say.
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+pub use veilrank_server::metrics::peak_resident_bytes as peak_rss_bytes;
+
+/// The value of an unlabelled gauge `name` in a Prometheus/OpenMetrics text exposition.
+pub fn gauge(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
 }
 
 /// Resets the peak resident set (Linux: `5` to `/proc/self/clear_refs`), so that the next
@@ -52,6 +55,15 @@ mod tests {
         assert_eq!(parse_cache_size("491520K"), Some(491_520 << 10));
         assert_eq!(parse_cache_size("32M"), Some(32 << 20));
         assert_eq!(parse_cache_size("big"), None);
+    }
+
+    #[test]
+    fn gauges_are_read_from_an_exposition() {
+        let text = "# HELP veilrank_x_bytes X.\n# TYPE veilrank_x_bytes gauge\n\
+                    veilrank_x_bytes_total 7\nveilrank_x_bytes 1234\n# EOF\n";
+        assert_eq!(gauge(text, "veilrank_x_bytes"), Some(1234.0));
+        assert_eq!(gauge(text, "veilrank_x"), None);
+        assert_eq!(gauge("veilrank_x_bytes nope\n", "veilrank_x_bytes"), None);
     }
 
     #[test]

@@ -3,18 +3,20 @@
 //! Items are cut in blocks of N. For block b and feature i the catalog holds the polynomial
 //! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
 //! noise analysis picked. A query's score for block b is `sum_i GLWE(u_i) * V_{b,i}`: coefficient
-//! j decrypts to the score of item bN + j. 8 bytes per item-feature, laid out in superblocks of
-//! a few blocks (see [`kernel`]) so that scoring streams it in order.
+//! j decrypts to the score of item bN + j. 7 bytes per item-feature under the IFMA kernel (8
+//! otherwise, [`crate::store`]), laid out in superblocks of a few blocks (see [`kernel`]) so
+//! that scoring streams it in order.
 
 use rayon::prelude::*;
 
 use crate::bitpack;
-use crate::kernel::{self, Kernel};
+use crate::kernel;
 use crate::noise::{self, CatalogNoiseStats, NoisePlan};
 use crate::ntt::from_signed;
 use crate::params::ParameterSet;
 use crate::query::{ExpandedQuery, Query};
 use crate::response::Response;
+use crate::store::Store;
 use crate::switch::ResponseSwitch;
 use crate::{Error, Result};
 
@@ -27,14 +29,13 @@ pub struct PreparedCatalog {
     dim: usize,
     items: usize,
     plan: NoisePlan,
-    /// The kernel for the plan's prime on this CPU, chosen once.
-    kernel: Kernel,
     /// Blocks per superblock (the last one may have fewer).
     superblock: usize,
     /// The response switch q -> 2^w for the plan's prime and width.
     switch: ResponseSwitch,
-    /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`].
-    ntt: kernel::Tiles,
+    /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`], stored for
+    /// the kernel that scores them on this CPU.
+    store: Store,
 }
 
 impl PreparedCatalog {
@@ -97,12 +98,14 @@ impl PreparedCatalog {
         let ntt_plan = plan.prime.plan();
         // enough superblocks for every thread, each as large as L2 holds a tile of
         let superblock = (blocks / 8).clamp(1, kernel::superblock_cap(dim));
-        let mut ntt = kernel::tiles(blocks * dim * n);
+        let mut store = Store::for_prime(plan.prime, blocks * dim * n);
         let done = std::sync::atomic::AtomicUsize::new(0);
-        ntt.par_chunks_mut(superblock * dim * n)
+        store
+            .superblocks_mut(superblock * dim * n)
+            .into_par_iter()
             .enumerate()
-            .for_each(|(s, data)| {
-                let in_superblock = data.len() / (dim * n);
+            .for_each(|(s, mut data)| {
+                let in_superblock = data.values() / (dim * n);
                 let mut polys = vec![0u64; dim * n];
                 for k in 0..in_superblock {
                     let b = s * superblock + k;
@@ -113,7 +116,7 @@ impl PreparedCatalog {
                         ntt_plan.fwd(poly);
                         ntt_plan.normalize(poly);
                     }
-                    kernel::interleave_into_superblock(&polys, dim, n, k, in_superblock, data);
+                    data.put_block(&polys, dim, n, k);
                     let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     progress(done, blocks);
                 }
@@ -123,10 +126,9 @@ impl PreparedCatalog {
             dim,
             items,
             plan,
-            kernel: Kernel::for_prime(plan.prime),
             superblock,
             switch: ResponseSwitch::new(plan.prime, plan.response_bits),
-            ntt,
+            store,
         })
     }
 
@@ -157,7 +159,7 @@ impl PreparedCatalog {
 
     /// Bytes held in the transform domain.
     pub fn prepared_bytes(&self) -> usize {
-        self.ntt.len() * std::mem::size_of::<u64>()
+        self.store.bytes()
     }
 
     /// Scores an encrypted query against every item: expansion, then [`Self::score_expanded`].
@@ -200,22 +202,22 @@ impl PreparedCatalog {
         let n = self.params.polynomial_size;
         let dim = self.dim;
         let batch = queries.len();
-        let kernel = self.kernel;
         let polys: Vec<&[u64]> = queries.iter().map(|q| q.polys.as_slice()).collect();
 
         // per superblock: per query, per block of the superblock, the packed block
         let per_superblock: Vec<Vec<serde_bytes::ByteBuf>> = self
-            .ntt
-            .par_chunks(self.superblock * dim * n)
+            .store
+            .superblocks(self.superblock * dim * n)
+            .into_par_iter()
             .enumerate()
             // the accumulators are reused across superblocks: a fresh megabyte each time costs
             // page faults; aligned, so that each store of the kernel fills one cache line
             .map_init(
                 || kernel::tiles(0),
                 |acc, (s, data)| {
-                    let in_superblock = data.len() / (dim * n);
+                    let in_superblock = data.values() / (dim * n);
                     acc.resize(batch * in_superblock * 2 * n, 0);
-                    kernel.run(&polys, data, in_superblock, dim, n, acc);
+                    data.score(&polys, dim, n, acc);
                     acc.chunks_exact_mut(2 * n)
                         .enumerate()
                         .map(|(x, acc)| {
@@ -261,10 +263,9 @@ impl PreparedCatalog {
         // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
         let len = bitpack::packed_len(n + in_block, bits);
         let mut packed = Vec::with_capacity(len + 8);
-        packed.resize(len, 0);
-        let (mask_bytes, body_bytes) = packed.split_at_mut(bitpack::packed_len(n, bits));
-        bitpack::pack_into(acc_mask, bits, mask_bytes);
-        bitpack::pack_into(acc_body, bits, body_bytes);
+        bitpack::pack_extend(acc_mask, bits, &mut packed);
+        bitpack::pack_extend(acc_body, bits, &mut packed);
+        debug_assert_eq!(packed.len(), len);
         serde_bytes::ByteBuf::from(packed)
     }
 }

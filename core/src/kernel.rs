@@ -25,8 +25,6 @@ use aligned_vec::{AVec, ConstAlign};
 use pulp::cast;
 use tfhe_ntt::prime64::Plan;
 
-use crate::ntt::ServerPrime;
-
 /// Coefficients per tile: one AVX-512 vector, so that each load is a whole cache line and the
 /// tiles of a register block are contiguous.
 pub(crate) const LANES: usize = 8;
@@ -57,7 +55,8 @@ pub(crate) fn superblock_cap(dim: usize) -> usize {
 }
 
 pulp::simd_type! {
-    /// AVX-512 with the 52-bit integer fused multiply-add (IFMA) extension.
+    /// AVX-512 with the 52-bit integer fused multiply-add (IFMA) and byte permute (VBMI)
+    /// extensions.
     pub(crate) struct Ifma {
         pub sse: "sse",
         pub sse2: "sse2",
@@ -79,6 +78,7 @@ pulp::simd_type! {
         pub avx512dq: "avx512dq",
         pub avx512vl: "avx512vl",
         pub avx512ifma: "avx512ifma",
+        pub avx512vbmi: "avx512vbmi",
     }
 }
 
@@ -95,70 +95,33 @@ pub(crate) fn interleave(polys: &[u64], dim: usize, n: usize, out: &mut [u64]) {
         });
 }
 
-/// Puts block `k`'s `dim` polynomials (feature-major) into its place in a superblock of
-/// `blocks` blocks: `[tile][block][feature][LANES]`.
-pub(crate) fn interleave_into_superblock(
-    polys: &[u64],
-    dim: usize,
-    n: usize,
-    k: usize,
-    blocks: usize,
-    superblock: &mut [u64],
-) {
-    for t in 0..n / LANES {
-        let tile = &mut superblock[((t * blocks + k) * dim) * LANES..][..dim * LANES];
-        for (i, lanes) in tile.chunks_exact_mut(LANES).enumerate() {
-            lanes.copy_from_slice(&polys[i * n + t * LANES..][..LANES]);
-        }
-    }
-}
+/// Bytes of one catalog value as the IFMA kernel stores it. Values below q < 2^51 fit 7 bytes,
+/// and IFMA reads only the low 52 bits of each lane, so one byte permute after the load restores
+/// the lanes whatever lands in their eighth byte: 7/8 of the memory traffic of whole words,
+/// the part of a single query's pass that bounds it.
+pub(crate) const PACKED_VALUE_BYTES: usize = 7;
 
-/// Which implementation scores under `prime` on this CPU.
-#[derive(Clone, Copy)]
-pub(crate) enum Kernel {
-    Lazy(Ifma, VecReducer),
-    Reduced(&'static Plan),
-}
-
-impl Kernel {
-    pub(crate) fn for_prime(prime: ServerPrime) -> Self {
-        match (Ifma::try_new(), VecReducer::try_new(prime.modulus())) {
-            (Some(simd), Some(reducer)) => Kernel::Lazy(simd, reducer),
-            _ => Kernel::Reduced(prime.plan()),
-        }
-    }
-
-    /// Accumulates every query (tiled layout, `2 dim n` values each) against each block of a
-    /// superblock of `blocks` blocks into `acc`: per query, per block, the mask then the body,
-    /// `2 n` values in natural transform order, reduced mod q.
-    pub(crate) fn run(
-        self,
-        queries: &[&[u64]],
-        superblock: &[u64],
-        blocks: usize,
-        dim: usize,
-        n: usize,
-        acc: &mut [u64],
-    ) {
-        debug_assert_eq!(superblock.len(), blocks * dim * n);
-        debug_assert_eq!(acc.len(), queries.len() * blocks * 2 * n);
-        let shape = Shape { blocks, dim, n };
-        match self {
-            Kernel::Lazy(simd, reducer) => lazy(simd, reducer, queries, superblock, shape, acc),
-            Kernel::Reduced(plan) => reduced(plan, queries, superblock, shape, acc),
-        }
-    }
-}
+/// Bytes of one packed row: one tile of one feature.
+pub(crate) const PACKED_ROW: usize = LANES * PACKED_VALUE_BYTES;
 
 /// Sizes of one kernel call.
 #[derive(Clone, Copy)]
-struct Shape {
-    blocks: usize,
-    dim: usize,
-    n: usize,
+pub(crate) struct Shape {
+    pub(crate) blocks: usize,
+    pub(crate) dim: usize,
+    pub(crate) n: usize,
 }
 
-fn reduced(plan: &Plan, queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &mut [u64]) {
+/// tfhe-ntt's reduced multiply-accumulate on whole-word tiles, for primes and CPUs the IFMA
+/// kernel does not cover: every query against each block of a superblock into `acc` (per
+/// query, per block, the mask then the body, `2 n` values in natural transform order).
+pub(crate) fn reduced(
+    plan: &Plan,
+    queries: &[&[u64]],
+    superblock: &[u64],
+    shape: Shape,
+    acc: &mut [u64],
+) {
     let Shape { blocks, dim, n } = shape;
     acc.fill(0);
     for t in 0..n / LANES {
@@ -180,20 +143,24 @@ fn reduced(plan: &Plan, queries: &[&[u64]], superblock: &[u64], shape: Shape, ac
     }
 }
 
-fn lazy(
+/// The IFMA kernel with lazy reduction on packed tiles ([`PACKED_VALUE_BYTES`]): what
+/// [`reduced`] computes, for `ifma50` on CPUs with AVX-512 IFMA and VBMI.
+pub(crate) fn lazy(
     simd: Ifma,
     reducer: VecReducer,
     queries: &[&[u64]],
-    superblock: &[u64],
+    superblock: &[u8],
     shape: Shape,
     acc: &mut [u64],
 ) {
     let Shape { blocks, dim, n } = shape;
+    debug_assert_eq!(superblock.len(), blocks * dim * n * PACKED_VALUE_BYTES);
+    debug_assert_eq!(acc.len(), queries.len() * blocks * 2 * n);
     simd.vectorize(
         #[inline(always)]
         || {
             for t in 0..n / LANES {
-                let tile = blocks * dim * LANES;
+                let tile = blocks * dim * PACKED_ROW;
                 let catalog = &superblock[t * tile..][..tile];
                 let next = superblock
                     .get((t + 1) * tile..(t + 2) * tile)
@@ -241,10 +208,10 @@ struct Tile<'a> {
     simd: Ifma,
     reducer: VecReducer,
     queries: &'a [&'a [u64]],
-    /// This tile of the superblock's catalog.
-    catalog: &'a [u64],
+    /// This tile of the superblock's catalog, packed.
+    catalog: &'a [u8],
     /// The next tile's (empty for the last tile).
-    next: &'a [u64],
+    next: &'a [u8],
     shape: Shape,
 }
 
@@ -268,6 +235,27 @@ enum Prefetch {
     None,
 }
 
+/// The byte permute from a packed row to eight lanes: byte `b` of lane `l` is byte
+/// `7 l + min(b, 6)` of the row. The copied seventh byte in bits 56..63 is past what IFMA reads.
+const SPREAD: [u8; 64] = {
+    let mut idx = [0u8; 64];
+    let mut x = 0;
+    while x < 64 {
+        let (lane, byte) = (x / 8, x % 8);
+        let byte = if byte < PACKED_VALUE_BYTES {
+            byte
+        } else {
+            PACKED_VALUE_BYTES - 1
+        };
+        idx[x] = (lane * PACKED_VALUE_BYTES + byte) as u8;
+        x += 1;
+    }
+    idx
+};
+
+/// The load mask of one packed row: its 56 bytes and not the 8 after it.
+const ROW_BYTES: u64 = (1 << PACKED_ROW) - 1;
+
 /// How far ahead of the multiply-accumulate the catalog is prefetched, in bytes.
 const PREFETCH_AHEAD: usize = 2048;
 
@@ -276,16 +264,21 @@ const PREFETCH_AHEAD: usize = 2048;
 /// blocks (`4 J K` accumulators: mask and body, low and high IFMA halves). The lazy sums are
 /// reduced and stored into `acc`. Returns `K`. A function of its own with the target features
 /// enabled, so that the intrinsics inline into it however large the caller grows.
-#[target_feature(enable = "avx512f,avx512ifma")]
+#[target_feature(enable = "avx512f,avx512bw,avx512ifma,avx512vbmi")]
 fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u64]) -> usize {
-    use core::arch::x86_64::{__m512i, _mm_prefetch, _MM_HINT_T0, _MM_HINT_T1};
+    use core::arch::x86_64::{
+        __m512i, _mm512_maskz_loadu_epi8, _mm512_permutexvar_epi8, _mm_prefetch, _MM_HINT_T0,
+        _MM_HINT_T1,
+    };
     let (simd, catalog) = (ctx.simd, ctx.catalog);
     let Shape { blocks, dim, n } = ctx.shape;
     let f = simd.avx512ifma;
     let zero = simd.avx512f._mm512_setzero_si512();
+    let spread: __m512i = cast(SPREAD);
     // resliced to exactly `dim` rows, so that indexing by a feature needs no bounds check
-    let v: [&[[u64; 8]]; K] = core::array::from_fn(|kk| {
-        &pulp::as_arrays::<8, _>(&catalog[(at.k + kk) * dim * LANES..][..dim * LANES]).0[..dim]
+    let v: [&[[u8; PACKED_ROW]]; K] = core::array::from_fn(|kk| {
+        let rows = &catalog[(at.k + kk) * dim * PACKED_ROW..][..dim * PACKED_ROW];
+        &pulp::as_arrays::<PACKED_ROW, _>(rows).0[..dim]
     });
     let q: [&[[u64; 16]]; J] = core::array::from_fn(|jj| {
         let tile = &ctx.queries[at.j + jj][at.t * 2 * dim * LANES..][..2 * dim * LANES];
@@ -303,13 +296,17 @@ fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u6
             }
             Prefetch::NextTile => {
                 for kk in 0..K {
-                    let line = ((at.k + kk) * dim + i) * LANES;
-                    _mm_prefetch::<_MM_HINT_T1>(ctx.next[line..].as_ptr().cast::<i8>());
+                    let row = ((at.k + kk) * dim + i) * PACKED_ROW;
+                    _mm_prefetch::<_MM_HINT_T1>(ctx.next[row..].as_ptr().cast::<i8>());
                 }
             }
             Prefetch::None => {}
         }
-        let vi: [__m512i; K] = core::array::from_fn(|kk| cast(v[kk][i]));
+        let vi: [__m512i; K] = core::array::from_fn(|kk| {
+            // SAFETY: the mask reads exactly the row's 56 bytes, all inside `v[kk][i]`
+            let row = unsafe { _mm512_maskz_loadu_epi8(ROW_BYTES, v[kk][i].as_ptr().cast()) };
+            _mm512_permutexvar_epi8(spread, row)
+        });
         for jj in 0..J {
             let [m, b]: [__m512i; 2] = cast(q[jj][i]);
             for kk in 0..K {
@@ -405,6 +402,7 @@ impl VecReducer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ntt::ServerPrime;
     use proptest::prelude::*;
 
     proptest! {
@@ -443,50 +441,5 @@ mod tests {
         let got = reducer.reduce_lanes(simd, [lo; 8], [hi; 8]);
         let expected = (p * 1024 % q as u128) as u64;
         assert_eq!(got, [expected; 8]);
-    }
-
-    #[test]
-    fn both_kernels_agree_with_a_direct_computation() {
-        let (dim, n) = (5usize, 64usize);
-        for prime in crate::ntt::SERVER_PRIMES {
-            for (blocks, batch) in [(1, 1), (3, 1), (3, 4), (2, 3), (4, 2), (7, 5)] {
-                let q = prime.modulus();
-                let value = |i: usize| ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % q as u128) as u64;
-                let superblock: Vec<u64> = (0..blocks * dim * n).map(|i| value(i + 1)).collect();
-                let queries: Vec<Vec<u64>> = (0..batch)
-                    .map(|j| {
-                        (0..2 * dim * n)
-                            .map(|i| value(i + 7_777 * (j + 1)))
-                            .collect()
-                    })
-                    .collect();
-                let mut expected = vec![0u64; batch * blocks * 2 * n];
-                for (j, query) in queries.iter().enumerate() {
-                    for k in 0..blocks {
-                        let e = &mut expected[(j * blocks + k) * 2 * n..];
-                        for t in 0..n / LANES {
-                            for i in 0..dim {
-                                for l in 0..LANES {
-                                    let v = superblock[((t * blocks + k) * dim + i) * LANES + l]
-                                        as u128;
-                                    let m = query[(t * dim + i) * 2 * LANES + l] as u128;
-                                    let b = query[(t * dim + i) * 2 * LANES + LANES + l] as u128;
-                                    let x = t * LANES + l;
-                                    let qq = q as u128;
-                                    e[x] = ((e[x] as u128 + m * v % qq) % qq) as u64;
-                                    e[n + x] = ((e[n + x] as u128 + b * v % qq) % qq) as u64;
-                                }
-                            }
-                        }
-                    }
-                }
-                let refs: Vec<&[u64]> = queries.iter().map(Vec::as_slice).collect();
-                for kernel in [Kernel::for_prime(prime), Kernel::Reduced(prime.plan())] {
-                    let mut acc = vec![1u64; batch * blocks * 2 * n];
-                    kernel.run(&refs, &superblock, blocks, dim, n, &mut acc);
-                    assert_eq!(acc, expected, "{prime:?}, {blocks} blocks, {batch} queries");
-                }
-            }
-        }
     }
 }

@@ -6,6 +6,7 @@ pub mod catalog;
 mod error;
 mod kernel;
 pub mod key;
+mod mask;
 pub mod noise;
 pub mod ntt;
 pub mod params;
@@ -14,6 +15,7 @@ pub mod quantize;
 pub mod query;
 pub mod rank;
 pub mod response;
+mod store;
 mod switch;
 pub mod wire;
 

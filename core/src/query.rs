@@ -13,6 +13,7 @@ use zeroize::Zeroizing;
 use crate::bitpack;
 use crate::kernel;
 use crate::key::SecretKey;
+use crate::mask;
 use crate::ntt::{switch_from_native, ServerPrime};
 use crate::params::ParameterSet;
 use crate::{Error, Result};
@@ -131,8 +132,8 @@ impl Query {
         Ok(())
     }
 
-    /// Server side: regenerates the masks and moves every ciphertext to the transform domain
-    /// of `prime`.
+    /// Server side: regenerates the masks (in bulk, [`mask`]) and moves every ciphertext to the
+    /// transform domain of `prime`.
     pub fn expand(
         &self,
         params: &ParameterSet,
@@ -154,21 +155,12 @@ impl Query {
             .par_chunks_mut(2 * n)
             .zip(self.bodies.par_chunks(feature_bytes).zip(&self.seeds))
             .try_for_each(|(out, (packed, &seed))| {
-                let mut body = bitpack::unpack(packed, params.upload_body_bits, n)?;
-                body.iter_mut().for_each(|b| *b <<= shift);
-                let seeded = SeededGlweCiphertextList::from_container(
-                    body,
-                    GlweSize(params.glwe_dimension + 1),
-                    PolynomialSize(n),
-                    CompressionSeed::from(Seed(seed)),
-                    CiphertextModulus::new_native(),
-                );
-                let full = seeded.decompress_into_glwe_ciphertext_list();
                 // layout of one GLWE: mask (k * N) then body (N); k = 1
-                for (o, &c) in out.iter_mut().zip(full.as_ref()) {
-                    *o = switch_from_native(c, q);
-                }
                 let (mask, body) = out.split_at_mut(n);
+                mask::fill_with(seed, mask, |m| switch_from_native(m, q));
+                bitpack::unpack_into(packed, params.upload_body_bits, body)?;
+                body.iter_mut()
+                    .for_each(|b| *b = switch_from_native(*b << shift, q));
                 plan.fwd(mask);
                 plan.fwd(body);
                 Ok::<_, Error>(())

@@ -1,5 +1,5 @@
 //! Prometheus metrics: requests by route and status, latency, the scoring queue, profiles stored,
-//! catalog sizes. Labels are route templates (`/v1/profiles/{id}`), never ids or content.
+//! catalog sizes, the process's peak memory. Labels are route templates (`/v1/profiles/{id}`), never ids or content.
 
 use std::sync::atomic::AtomicI64;
 use std::time::Instant;
@@ -66,6 +66,7 @@ pub struct Metrics {
     profiles: Gauge<i64, AtomicI64>,
     catalog_items: Family<CatalogLabels, Gauge<i64, AtomicI64>>,
     catalog_dimension: Family<CatalogLabels, Gauge<i64, AtomicI64>>,
+    peak_resident: Gauge<i64, AtomicI64>,
 }
 
 impl Default for Metrics {
@@ -91,6 +92,12 @@ impl Metrics {
             "http_request_duration_seconds",
             "HTTP request latency by route",
             latency.clone(),
+        );
+        let peak_resident = Gauge::default();
+        registry.register(
+            "process_peak_resident_bytes",
+            "Peak resident memory of the server process since it started (Linux VmHWM)",
+            peak_resident.clone(),
         );
         let queue_depth = Gauge::default();
         registry.register(
@@ -148,6 +155,7 @@ impl Metrics {
             profiles,
             catalog_items,
             catalog_dimension,
+            peak_resident,
         }
     }
 
@@ -179,12 +187,26 @@ impl Metrics {
                 .get_or_create(&labels)
                 .set(i64::try_from(catalog.dim).unwrap_or(i64::MAX));
         }
+        if let Some(bytes) = peak_resident_bytes() {
+            self.peak_resident
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
         let mut out = String::new();
         if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot render metrics");
         }
         out
     }
+}
+
+/// This process's peak resident set (`VmHWM`), in bytes; `None` where `/proc` does not say.
+/// Capacity studies against a running server read it from `/metrics`: a harness on another
+/// process cannot see the server's memory otherwise.
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Middleware of every route: counts the request and times it under its route template.

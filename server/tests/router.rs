@@ -180,6 +180,15 @@ async fn metrics_count_requests_by_route_template_and_report_catalogs() {
         assert!(text.contains(needle), "missing {needle:?} in\n{text}");
     }
     assert!(!text.contains(&"ab".repeat(16)));
+    if cfg!(target_os = "linux") {
+        let peak: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("veilrank_process_peak_resident_bytes "))
+            .expect("peak memory gauge")
+            .parse()
+            .unwrap();
+        assert!(peak > 1 << 20, "{peak}");
+    }
 }
 
 #[tokio::test]
