@@ -1,7 +1,9 @@
 //! The engine alone: a pass of B queries over an M x 64 catalog on T threads, per query.
 //!
 //! `cargo run --release -p veilrank-bench --example batch -- 1000000 8 2` (M, B, T); run it
-//! with B = 1 and B = 8 to see what micro-batching buys without the clients' work.
+//! with B = 1 and B = 8 to see what micro-batching buys without the clients' work. A fourth
+//! argument `shared` makes all B entries of the batch the same expanded query, so its tiles
+//! stay in cache: the difference is what re-reading B distinct queries costs the pass.
 
 #![allow(clippy::unwrap_used)]
 use std::time::Instant;
@@ -14,6 +16,7 @@ fn main() {
         .map_or(1_000_000, |s| s.parse().unwrap());
     let batch: usize = std::env::args().nth(2).map_or(1, |s| s.parse().unwrap());
     let threads: usize = std::env::args().nth(3).map_or(1, |s| s.parse().unwrap());
+    let shared = std::env::args().nth(4).is_some_and(|s| s == "shared");
     let dim = 64;
     let values = random_i8(1, items * dim);
     let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
@@ -27,7 +30,11 @@ fn main() {
                 .unwrap()
         })
         .collect();
-    let refs: Vec<_> = qs.iter().collect();
+    let refs: Vec<_> = if shared {
+        qs.iter().map(|_| &qs[0]).collect()
+    } else {
+        qs.iter().collect()
+    };
     let p = pool(threads);
     let t = Instant::now();
     let reps = 20;

@@ -435,7 +435,14 @@ async fn drive(
 /// A running server's peak memory, from the gauge its `/metrics` exposes; `None` if it does
 /// not say (another platform, or metrics out of reach), and the study goes on without it.
 async fn server_peak_rss(url: &str) -> Option<u64> {
-    let text = reqwest::get(format!("{url}/metrics"))
+    // a server that stops answering costs the study this figure, not the study
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .ok()?;
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
         .await
         .ok()?
         .error_for_status()

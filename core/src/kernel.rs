@@ -43,7 +43,9 @@ pub(crate) fn tiles(len: usize) -> Tiles {
 /// Bytes of one tile of a superblock (all its blocks, all features) that L2 holds beside the
 /// tiles of a batch of queries and the next tile, prefetched. Measured on the 1M x 64 pass with
 /// batches of 8 (`--example batch`, side by side): 64 KB (16 blocks at d = 64) beat 128 KB by
-/// 15% and 256 KB by 50%; 32 KB was level with 64 KB.
+/// 15% and 256 KB by 50%; 32 KB was level with 64 KB. Counted at 8 bytes per value, so both
+/// stores cut the same superblocks; a packed tile is 7/8 of it (re-measured after packing:
+/// 128 KB was still 25% slower, 32 KB level).
 const SUPERBLOCK_TILE_BYTES: usize = 64 << 10;
 
 /// Most blocks of N items in one superblock of `dim` features. A query tile is loaded once per
