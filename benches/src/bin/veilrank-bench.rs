@@ -17,6 +17,11 @@ use veilrank_bench::output;
 use veilrank_bench::plots;
 use veilrank_bench::study::{self, Outcome, Study};
 
+/// The allocator `veilrank-server` runs with, so that the in-process server measures as the
+/// deployed one does.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "veilrank-bench", version, about = "veilrank latency studies")]
 struct Cli {
