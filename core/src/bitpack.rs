@@ -48,7 +48,7 @@ pub fn pack_extend(values: &[u64], bits: u32, out: &mut Vec<u8>) {
     let tail = &values[whole..];
     let start = out.len();
     out.resize(start + packed_len(tail.len(), bits), 0);
-    pack_bits(tail, bits, &mut out[start..], 0);
+    pack_bits(tail, bits, &mut out[start..]);
 }
 
 /// Groups of 8 values of `W <= 32` bits, each group appended as its `W` bytes.
@@ -74,10 +74,10 @@ fn pack_groups<const W: usize>(values: &[u64], out: &mut Vec<u8>) {
     }
 }
 
-/// Bit by bit from bit `start` of `out` (which is zero from there on).
-fn pack_bits(values: &[u64], bits: u32, out: &mut [u8], start: usize) {
+/// Bit by bit into `out`, which is zero.
+fn pack_bits(values: &[u64], bits: u32, out: &mut [u8]) {
     let mask = low_mask(bits);
-    let mut bit = start;
+    let mut bit = 0;
     for &v in values {
         let v = u128::from(v & mask) << (bit % 8);
         for (k, byte) in out[bit / 8..]

@@ -269,8 +269,8 @@ impl PreparedCatalog {
         let blocks = data.values() / (dim * n);
         scratch.acc.resize(batch * blocks * 2 * n, 0);
         scratch.untiled.resize(blocks * 2 * n, 0);
-        data.score(polys, dim, n, &mut scratch.acc);
         let shape = kernel::Shape { blocks, dim, n };
+        data.score(polys, shape, &mut scratch.acc);
         let mut packed = Vec::with_capacity(batch * blocks);
         for j in 0..batch {
             kernel::untile(&scratch.acc, shape, j, &mut scratch.untiled);

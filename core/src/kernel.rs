@@ -110,7 +110,7 @@ pub(crate) const PACKED_ROW: usize = LANES * PACKED_VALUE_BYTES;
 /// `[query][tile][block][mask LANES | body LANES]`: each query's results of a tile are one
 /// sequential run, a store stream per query. Stored per query and block instead, every tile
 /// wrote one line into each of `2 * batch * blocks` rows 16 KB apart, more streams than the
-/// hardware tracks, and the stores missed: in a single-thread probe of the kernel alone,
+/// hardware tracks, and the stores missed: in a throwaway single-thread probe of the kernel alone,
 /// batches of 8 over 16-block superblocks ran 9% faster this way (32 blocks: 23%).
 #[inline(always)]
 pub(crate) fn acc_row(shape: Shape, j: usize, t: usize, k: usize) -> usize {
@@ -205,7 +205,8 @@ pub(crate) fn lazy(
                     next,
                     shape,
                 };
-                // the tiles of a pair of queries and of the superblock's blocks fit L1 together
+                // a pair of queries' tiles stays in L1 across the superblock's blocks; the
+                // catalog tile is re-read from L2 by each pair
                 let mut j = 0;
                 while j < queries.len() {
                     let pair = (queries.len() - j).min(2);
@@ -303,7 +304,7 @@ fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u6
     let dim = ctx.shape.dim;
     let zero = simd.avx512f._mm512_setzero_si512();
     let spread: __m512i = cast(SPREAD);
-    // resliced to exactly `dim` rows, so that indexing by a feature needs no bounds check
+    // exactly `dim` rows each, which `features` relies on to index without bounds checks
     let v: [&[[u8; PACKED_ROW]]; K] = core::array::from_fn(|kk| {
         let rows = &catalog[(at.k + kk) * dim * PACKED_ROW..][..dim * PACKED_ROW];
         &pulp::as_arrays::<PACKED_ROW, _>(rows).0[..dim]

@@ -115,9 +115,8 @@ impl Superblock<'_> {
     /// Accumulates every query (tiled layout, `2 dim n` values each) against each of the
     /// superblock's blocks into `acc`, reduced mod q, in the kernel's layout
     /// ([`kernel::acc_row`]); [`kernel::untile`] takes one query's blocks out of it.
-    pub(crate) fn score(self, queries: &[&[u64]], dim: usize, n: usize, acc: &mut [u64]) {
-        let blocks = self.values() / (dim * n);
-        let shape = Shape { blocks, dim, n };
+    pub(crate) fn score(self, queries: &[&[u64]], shape: Shape, acc: &mut [u64]) {
+        debug_assert_eq!(self.values(), shape.blocks * shape.dim * shape.n);
         match self {
             Superblock::Packed {
                 simd,
@@ -223,10 +222,10 @@ mod tests {
                     }
                     let packed = matches!(store, Store::Packed { .. });
                     let mut tiled = vec![1u64; batch * blocks * 2 * n];
-                    for superblock in store.superblocks(values) {
-                        superblock.score(&refs, dim, n, &mut tiled);
-                    }
                     let shape = Shape { blocks, dim, n };
+                    for superblock in store.superblocks(values) {
+                        superblock.score(&refs, shape, &mut tiled);
+                    }
                     let mut acc = vec![0u64; batch * blocks * 2 * n];
                     for (j, out) in acc.chunks_exact_mut(blocks * 2 * n).enumerate() {
                         kernel::untile(&tiled, shape, j, out);

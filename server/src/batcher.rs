@@ -208,7 +208,7 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
         .map(|j| j.query.expand(&catalog.params, catalog.dim, prime))
         .collect();
     let expand = started.elapsed();
-    // a query that does not expand is answered alone; the others go on
+    // a query that does not expand gets its error; the others go on
     let (jobs, expanded): (Vec<Job>, Vec<ExpandedQuery>) = jobs
         .into_iter()
         .zip(expanded)

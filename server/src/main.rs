@@ -6,10 +6,12 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use veilrank_server::{app, Config};
 
-/// mimalloc rather than the system allocator: glibc hands the megabytes a query allocates
-/// (expanded query, accumulators, response) back to the OS and faults them in again on the next
-/// query. At 1M x 64, one client, the server's time per query fell from 27.4 to 22-23 ms
-/// (`veilrank-bench latency --items 1000000 --dim 64 --concurrency 1 --queries 20`, side by side).
+/// mimalloc rather than the system allocator, which gave the megabytes a query allocates
+/// (expanded query, accumulators, response blocks) back and faulted them in again for the next
+/// query. At 1M x 64 with one client the server's time per query fell from 27.4 to 22-23 ms:
+/// `veilrank-bench latency --items 1000000 --dim 64 --concurrency 1 --queries 20 --no-naive`,
+/// built with and without the `system-allocator` feature. That feature is for the comparison.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

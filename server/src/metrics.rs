@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by route and status, latency, the scoring queue, profiles stored,
-//! catalog sizes, the process's peak memory. Labels are route templates (`/v1/profiles/{id}`), never ids or content.
+//! catalog sizes, the process's peak memory. Labels are route templates (`/v1/profiles/{id}`),
+//! never ids or content.
 
 use std::sync::atomic::AtomicI64;
 use std::time::Instant;

@@ -18,7 +18,8 @@ use veilrank_bench::plots;
 use veilrank_bench::study::{self, Outcome, Study};
 
 /// The allocator `veilrank-server` runs with, so that the in-process server measures as the
-/// deployed one does.
+/// deployed one does; the `system-allocator` feature measures without it.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
