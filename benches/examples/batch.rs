@@ -19,7 +19,12 @@ fn main() {
     let shared = std::env::args().nth(4).is_some_and(|s| s == "shared");
     let dim = 64;
     let values = random_i8(1, items * dim);
+    let started = Instant::now();
     let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+    println!(
+        "prepared (with the hint) in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     let key = SecretKey::generate(&V1_128).unwrap();
     let prime = catalog.noise_plan().prime;
     let qs: Vec<_> = (0..batch)

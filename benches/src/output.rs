@@ -44,11 +44,12 @@ pub fn table(o: &Outcome) -> String {
     line(
         "bytes per query",
         format!(
-            "up {} ({:.1} KB) | down {} ({:.2} B/item)",
+            "up {} ({:.1} KB) | down {} ({:.2} B/item) | hint {:.1} KB once per catalog version",
             o.upload_bytes,
             o.upload_bytes as f64 / 1e3,
             o.download_bytes,
-            o.download_bytes as f64 / o.items as f64
+            o.download_bytes as f64 / o.items as f64,
+            o.hint_bytes as f64 / 1e3
         ),
     );
     line(

@@ -90,6 +90,8 @@ pub struct Outcome {
     pub upload_bytes: usize,
     /// Response body bytes.
     pub download_bytes: usize,
+    /// Bytes of the catalog's hint, which a client downloads once per catalog version.
+    pub hint_bytes: usize,
     /// Server pass per query (its share of a batch), per item-feature, p50, in ns of wall time.
     pub server_ns_per_item_feature: f64,
     /// The same per core (times the threads).
@@ -417,6 +419,7 @@ async fn drive(
         throughput_qps: measured / wall.as_secs_f64(),
         upload_bytes: all.upload_bytes,
         download_bytes: all.download_bytes,
+        hint_bytes: client.manifest().hint_bytes,
         server_ns_per_item_feature: server_ns,
         server_ns_per_item_feature_per_core: server_ns * threads as f64,
         plaintext_ns_per_item_feature: plaintext_ns,

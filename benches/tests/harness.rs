@@ -9,7 +9,7 @@ use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::study::{self, Study};
 use veilrank_bench::{output, plots};
 
-const REQUIRED: [&str; 20] = [
+const REQUIRED: [&str; 21] = [
     "items",
     "dim",
     "concurrency",
@@ -24,6 +24,7 @@ const REQUIRED: [&str; 20] = [
     "throughput_qps",
     "upload_bytes",
     "download_bytes",
+    "hint_bytes",
     "server_ns_per_item_feature",
     "plaintext_ns_per_item_feature",
     "ratio_to_plaintext",
@@ -82,9 +83,16 @@ async fn a_small_study_reports_every_field_consistently() {
         assert!(o.latency_p99_ms <= o.latency_max_ms + 0.01);
         // the phases fit inside the end-to-end time
         assert!(o.encrypt_p50_ms + o.decrypt_rank_p50_ms <= o.latency_max_ms + 0.01);
-        // 16-byte seed and 48-bit bodies per feature, plus the envelope
+        // 48-bit bodies per feature, plus the nonce and the envelope
         assert!(o.upload_bytes > dim * 2048 * 6, "{}", o.upload_bytes);
-        assert!(o.download_bytes > items, "{}", o.download_bytes);
+        // one coefficient per item, of more bits than the plaintext's
+        assert!(o.download_bytes > items * 2, "{}", o.download_bytes);
+        // the hint: 7 or 8 bytes per coefficient of every block, once per catalog version
+        assert!(
+            o.hint_bytes >= items.div_ceil(2048) * 2048 * 7,
+            "{}",
+            o.hint_bytes
+        );
         assert!(o.mean_batch >= 1.0 && o.mean_batch <= 4.0);
         assert!(o.server_ns_per_item_feature > 0.0 && o.plaintext_ns_per_item_feature > 0.0);
         let ratio = o.server_ns_per_item_feature / o.plaintext_ns_per_item_feature;

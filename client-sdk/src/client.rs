@@ -8,7 +8,7 @@ use tokio::sync::OnceCell;
 use veilrank_core::api::{ErrorBody, ItemInfo, ItemsPage, Manifest, ProfileCreated, ProfileInfo};
 use veilrank_core::quantize::{dequantize_score, quantize};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::{rank, Query, SecretKey, V1_128};
+use veilrank_core::{rank, Hint, Query, SecretKey, V1_128};
 
 use zeroize::Zeroizing;
 
@@ -46,6 +46,11 @@ pub struct Report {
     pub download: Duration,
     /// The server's time, as it reports it (`Server-Timing`).
     pub server: Option<ServerTiming>,
+    /// Client: downloading and decoding the catalog's hint, when this query was the first of
+    /// its catalog version to need it (zero afterwards: it is kept per version).
+    pub hint: Duration,
+    /// Bytes of the hint downloaded for this query (zero when it was already kept).
+    pub hint_bytes: usize,
     /// Client: decryption.
     pub decrypt: Duration,
     /// Client: ranking.
@@ -214,11 +219,13 @@ impl std::fmt::Debug for ConnectOptions {
     }
 }
 
-/// One version of the catalog as the client knows it: its manifest and, once fetched, its items.
+/// One version of the catalog as the client knows it: its manifest and, once fetched, its items
+/// and its hint.
 struct View {
     manifest: Manifest,
     catalog: CatalogRef,
     items: OnceCell<Arc<Vec<ItemInfo>>>,
+    hint: OnceCell<Arc<Hint>>,
 }
 
 /// A connection to one veilrank server and one of its catalogs.
@@ -430,6 +437,10 @@ impl Client {
     ) -> Result<Scores> {
         let view = self.view_of(&bytes).await?;
         let started = Instant::now();
+        let (hint, fetched) = self.hint_of(&view).await?;
+        report.hint = started.elapsed();
+        report.hint_bytes = fetched;
+        let started = Instant::now();
         let (key, catalog) = (key.clone(), view.catalog.clone());
         let (items, dim) = (view.manifest.item_count, view.manifest.dimension);
         let raw = blocking(move || {
@@ -442,7 +453,7 @@ impl Client {
                 }
                 .into());
             }
-            Ok(response.decrypt(&key, items)?)
+            Ok(response.decrypt(&key, &hint, items)?)
         })
         .await?;
         report.decrypt = started.elapsed();
@@ -589,6 +600,49 @@ impl Client {
             .cloned()
     }
 
+    /// The hint of a catalog version, downloaded once per version (the same public bytes for
+    /// every client), and the bytes downloaded for it now (zero when it was kept).
+    async fn hint_of(&self, view: &View) -> Result<(Arc<Hint>, usize)> {
+        let mut fetched = 0;
+        let hint = view
+            .hint
+            .get_or_try_init(|| async {
+                let limit = wire::hint_size_limit(&V1_128, view.manifest.item_count);
+                let response = self
+                    .http
+                    .get(format!("{}/hint", self.catalog_path))
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    return Err(server_error(response).await);
+                }
+                if response.content_length().is_some_and(|n| n > limit as u64) {
+                    return Err(veilrank_core::Error::TooLarge {
+                        found: response.content_length().unwrap_or_default() as usize,
+                        limit,
+                    }
+                    .into());
+                }
+                let bytes = response.bytes().await?;
+                fetched = bytes.len();
+                let (catalog, items) = (view.catalog.clone(), view.manifest.item_count);
+                let hint = blocking(move || {
+                    wire::decode_hint(&V1_128, &catalog, items, &bytes).map_err(|e| match e {
+                        // replaced between the response and this download
+                        veilrank_core::Error::StaleCatalog { expected, .. } => {
+                            ClientError::CatalogChanged { current: expected }
+                        }
+                        other => other.into(),
+                    })
+                })
+                .await?;
+                Ok(Arc::new(hint))
+            })
+            .await?
+            .clone();
+        Ok((hint, fetched))
+    }
+
     /// Uploads `prefs`, encrypted, as a stored profile: later rankings need only a small request
     /// ([`Self::recommend_profile`]). Keep the returned [`Profile`] (it holds the access token,
     /// shown once) with the secret key: [`crate::keystore::save_profile`].
@@ -707,6 +761,7 @@ impl View {
             manifest,
             catalog,
             items: OnceCell::new(),
+            hint: OnceCell::new(),
         })
     }
 }

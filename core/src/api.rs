@@ -33,6 +33,9 @@ pub struct Manifest {
     pub topics: Vec<Topic>,
     /// Largest query body accepted, in bytes.
     pub max_query_bytes: usize,
+    /// Bytes of the catalog's hint (`GET .../hint`), which clients download once per content
+    /// version to decrypt.
+    pub hint_bytes: usize,
 }
 
 /// Quantization section of the manifest.

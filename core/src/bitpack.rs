@@ -182,8 +182,8 @@ mod tests {
             prop_assert_eq!(unpack(&packed, bits, values.len()).unwrap(), values);
         }
 
-        /// What a response block relies on: the mask's 8k values end on a byte boundary, so
-        /// appending the body's packing after it packs both as one sequence.
+        /// What appending relies on: 8k values end on a byte boundary, so packing more after
+        /// them packs both as one sequence.
         #[test]
         fn appending_after_whole_groups_packs_the_concatenation(
             bits in 1u32..=64,

@@ -2,14 +2,16 @@
 //!
 //! Items are cut in blocks of N. For block b and feature i the catalog holds the polynomial
 //! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
-//! noise analysis picked. A query's score for block b is `sum_i GLWE(u_i) * V_{b,i}`: coefficient
-//! j decrypts to the score of item bN + j. 7 bytes per item-feature under the IFMA kernel (8
+//! noise analysis picked. A query's result for block b is `R_b = sum_i B_i * V_{b,i}` over its
+//! ciphertexts' bodies; with the catalog's hint `H_b` (the same sum over the public masks,
+//! [`crate::hint`]), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j. 7 bytes per item-feature under the IFMA kernel (8
 //! otherwise, [`crate::store`]), laid out in superblocks of a few blocks (see [`kernel`]) so
 //! that scoring streams it in order.
 
 use rayon::prelude::*;
 
 use crate::bitpack;
+use crate::hint::{self, Hint};
 use crate::kernel;
 use crate::noise::{self, CatalogNoiseStats, NoisePlan};
 use crate::ntt::from_signed;
@@ -30,7 +32,7 @@ struct Scratch {
     /// The kernel's accumulators for one superblock and batch, aligned so that each store of
     /// the kernel fills one cache line.
     acc: kernel::Tiles,
-    /// One query's blocks out of them.
+    /// One slot's blocks out of them.
     untiled: Vec<u64>,
 }
 
@@ -59,6 +61,8 @@ pub struct PreparedCatalog {
     /// `blocks * dim * N` values: per superblock, the tiled layout of [`kernel`], stored for
     /// the kernel that scores them on this CPU.
     store: Store,
+    /// The public masks' part of every score, for clients to download.
+    hint: Hint,
 }
 
 impl PreparedCatalog {
@@ -144,7 +148,7 @@ impl PreparedCatalog {
                     progress(done, blocks);
                 }
             });
-        Ok(Self {
+        let mut catalog = Self {
             params: *params,
             dim,
             items,
@@ -152,7 +156,23 @@ impl PreparedCatalog {
             superblock,
             switch: ResponseSwitch::new(plan.prime, plan.response_bits),
             store,
-        })
+            hint: Hint::try_new(params, plan.prime, dim, items, vec![0; blocks * n])?,
+        };
+        catalog.hint = catalog.compute_hint()?;
+        Ok(catalog)
+    }
+
+    /// `H_b` for every block: one pass of the public masks over the catalog, kept in the
+    /// transform domain.
+    fn compute_hint(&self) -> Result<Hint> {
+        let n = self.params.polynomial_size;
+        let masks = hint::public_masks(&self.params, self.dim, self.plan.prime);
+        let slot = kernel::pair(&masks, None, self.dim, n);
+        let blocks = self.pass(&[slot.as_slice()], 1, &|_, values: &mut [u64]| {
+            values.to_vec()
+        });
+        let values = blocks.into_iter().flatten().flatten().collect();
+        Hint::try_new(&self.params, self.plan.prime, self.dim, self.items, values)
     }
 
     /// The parameter set.
@@ -180,6 +200,11 @@ impl PreparedCatalog {
         &self.plan
     }
 
+    /// The catalog's hint, which clients need to decrypt.
+    pub fn hint(&self) -> &Hint {
+        &self.hint
+    }
+
     /// Bytes held in the transform domain.
     pub fn prepared_bytes(&self) -> usize {
         self.store.bytes()
@@ -200,11 +225,11 @@ impl PreparedCatalog {
     }
 
     /// Scores a batch of expanded queries (of any users) in one pass over the catalog: per
-    /// superblock, multiply-accumulate every query over the features in the transform domain
-    /// ([`kernel`]), transform back, switch to the response width. Superblocks run in parallel on
-    /// the current rayon pool. Each response depends only on its own query: batching changes
-    /// the memory traffic, not the arithmetic. The work done depends only on the sizes, never
-    /// on values.
+    /// superblock, multiply-accumulate the queries' bodies over the features in the transform
+    /// domain ([`kernel`], two queries per slot), transform back, switch to the response width.
+    /// Superblocks run in parallel on the current rayon pool. Each response depends only on its
+    /// own query: batching changes the memory traffic, not the arithmetic. The work done depends
+    /// only on the sizes, never on values.
     pub fn score_batch(&self, queries: &[&ExpandedQuery]) -> Result<Vec<Response>> {
         for query in queries {
             if query.dim != self.dim {
@@ -219,87 +244,109 @@ impl PreparedCatalog {
                 ));
             }
         }
-        if queries.is_empty() {
-            return Ok(Vec::new());
-        }
         let n = self.params.polynomial_size;
-        let dim = self.dim;
-        let batch = queries.len();
-        let polys: Vec<&[u64]> = queries.iter().map(|q| q.polys.as_slice()).collect();
-
-        // per superblock: per query, per block of the superblock, the packed block
-        let per_superblock: Vec<Vec<serde_bytes::ByteBuf>> = self
-            .store
-            .superblocks(self.superblock * dim * n)
-            .into_par_iter()
-            .enumerate()
-            .map_init(Scratch::default, |scratch, (s, data)| {
-                self.score_superblock(s, data, &polys, scratch)
+        let slots: Vec<kernel::Tiles> = queries
+            .chunks(2)
+            .map(|pair| {
+                let second = pair.get(1).map(|q| q.bodies.as_slice());
+                kernel::pair(&pair[0].bodies, second, self.dim, n)
             })
             .collect();
-
-        let mut blocks = vec![Vec::with_capacity(self.blocks()); batch];
-        for packed in per_superblock {
-            let in_superblock = packed.len() / batch;
-            for (x, block) in packed.into_iter().enumerate() {
-                blocks[x / in_superblock].push(block);
-            }
-        }
-        Ok(blocks
+        let slots: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();
+        let finish = |block: usize, values: &mut [u64]| self.finish_block(block, values);
+        let per_query = self.pass(&slots, queries.len(), &finish);
+        Ok(per_query
             .into_iter()
-            .map(|blocks| Response {
+            .zip(queries)
+            .map(|(blocks, query)| Response {
                 bits: self.plan.response_bits as u8,
                 dim: self.dim as u32,
                 items: self.items as u32,
+                nonce: query.nonce,
+                hint: self.hint.id(),
                 blocks,
             })
             .collect())
     }
 
-    /// One superblock of [`Self::score_batch`]: the kernel, then per query its blocks out of
-    /// the kernel's accumulators, each finished.
-    fn score_superblock(
+    /// One pass of `slots` over the catalog: for each of the first `outputs` queries of the
+    /// slots (two per slot, in order), `finish(block, values)` of each block's N transform-domain
+    /// values, in block order.
+    fn pass<T: Send>(
+        &self,
+        slots: &[&[u64]],
+        outputs: usize,
+        finish: &(dyn Fn(usize, &mut [u64]) -> T + Sync),
+    ) -> Vec<Vec<T>> {
+        debug_assert!(outputs <= 2 * slots.len());
+        if outputs == 0 {
+            return Vec::new();
+        }
+        let n = self.params.polynomial_size;
+        // per superblock: per output, per block of the superblock
+        let per_superblock: Vec<Vec<T>> = self
+            .store
+            .superblocks(self.superblock * self.dim * n)
+            .into_par_iter()
+            .enumerate()
+            .map_init(Scratch::default, |scratch, (s, data)| {
+                self.score_superblock(s, data, slots, outputs, scratch, finish)
+            })
+            .collect();
+        let mut out: Vec<Vec<T>> = (0..outputs)
+            .map(|_| Vec::with_capacity(self.blocks()))
+            .collect();
+        for finished in per_superblock {
+            let in_superblock = finished.len() / outputs;
+            for (x, block) in finished.into_iter().enumerate() {
+                out[x / in_superblock].push(block);
+            }
+        }
+        out
+    }
+
+    /// One superblock of [`Self::pass`]: the kernel, then per slot its blocks out of the
+    /// kernel's accumulators, each query's finished.
+    fn score_superblock<T>(
         &self,
         s: usize,
         data: Superblock<'_>,
-        polys: &[&[u64]],
+        slots: &[&[u64]],
+        outputs: usize,
         scratch: &mut Scratch,
-    ) -> Vec<serde_bytes::ByteBuf> {
-        let (n, dim, batch) = (self.params.polynomial_size, self.dim, polys.len());
+        finish: &(dyn Fn(usize, &mut [u64]) -> T + Sync),
+    ) -> Vec<T> {
+        let (n, dim) = (self.params.polynomial_size, self.dim);
         let blocks = data.values() / (dim * n);
-        scratch.acc.resize(batch * blocks * 2 * n, 0);
+        scratch.acc.resize(slots.len() * blocks * 2 * n, 0);
         scratch.untiled.resize(blocks * 2 * n, 0);
         let shape = kernel::Shape { blocks, dim, n };
-        data.score(polys, shape, &mut scratch.acc);
-        let mut packed = Vec::with_capacity(batch * blocks);
-        for j in 0..batch {
+        data.score(slots, shape, &mut scratch.acc);
+        let mut finished = Vec::with_capacity(outputs * blocks);
+        for j in 0..slots.len() {
             kernel::untile(&scratch.acc, shape, j, &mut scratch.untiled);
-            for (x, block) in scratch.untiled.chunks_exact_mut(2 * n).enumerate() {
-                packed.push(self.finish_block(s * self.superblock + x, block));
+            for half in 0..2.min(outputs - 2 * j) {
+                for (x, block) in scratch.untiled.chunks_exact_mut(2 * n).enumerate() {
+                    finished.push(finish(s * self.superblock + x, &mut block[half * n..][..n]));
+                }
             }
         }
-        packed
+        finished
     }
 
-    /// Back from the transform domain, switched to the response width and packed: the block's
-    /// N mask coefficients, then one body coefficient per item of the block.
+    /// Back from the transform domain, switched to the response width and packed: one
+    /// coefficient per item of the block.
     fn finish_block(&self, block: usize, acc: &mut [u64]) -> serde_bytes::ByteBuf {
         let n = self.params.polynomial_size;
-        let plan = self.plan.prime.plan();
         let bits = self.plan.response_bits;
         let in_block = (self.items - block * n).min(n);
-        let (acc_mask, acc_body) = acc.split_at_mut(n);
-        plan.inv(acc_mask);
-        plan.inv(acc_body);
-        let acc_body = &mut acc_body[..in_block];
-        self.switch.apply(acc_mask);
-        self.switch.apply(acc_body);
-        // N is a multiple of 8, so the body starts on a byte boundary
+        self.plan.prime.plan().inv(acc);
+        let acc = &mut acc[..in_block];
+        self.switch.apply(acc);
         // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
-        let len = bitpack::packed_len(n + in_block, bits);
+        let len = bitpack::packed_len(in_block, bits);
         let mut packed = Vec::with_capacity(len + 8);
-        bitpack::pack_extend(acc_mask, bits, &mut packed);
-        bitpack::pack_extend(acc_body, bits, &mut packed);
+        bitpack::pack_extend(acc, bits, &mut packed);
         debug_assert_eq!(packed.len(), len);
         serde_bytes::ByteBuf::from(packed)
     }
@@ -312,5 +359,74 @@ impl std::fmt::Debug for PreparedCatalog {
             .field("items", &self.items)
             .field("plan", &self.plan)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntt::switch_from_native;
+    use crate::params::V1_128;
+    use tfhe::core_crypto::commons::math::random::{CompressionSeed, Seed};
+    use tfhe::core_crypto::prelude::{
+        CiphertextModulus, GlweSize, PolynomialSize, SeededGlweCiphertextList,
+    };
+
+    /// The hint against a direct computation: per block, `sum_i A_i V_{b,i}` negacyclically in
+    /// the coefficient domain, with each mask `A_i` as tfhe itself regenerates it from the
+    /// public seed (so the client's encryption and the server's hint agree on the masks).
+    #[test]
+    fn the_hint_is_the_public_masks_times_the_catalog() {
+        let n = V1_128.polynomial_size;
+        let (dim, items) = (2, n + 52);
+        let values: Vec<i8> = (0..dim * items)
+            .map(|x| ((x * 37 + 11) % 255) as i8)
+            .collect();
+        let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+        let prime = catalog.noise_plan().prime;
+        let q = prime.modulus();
+        let masks: Vec<Vec<u64>> = (0..dim)
+            .map(|i| {
+                let seeded = SeededGlweCiphertextList::from_container(
+                    vec![0u64; n],
+                    GlweSize(2),
+                    PolynomialSize(n),
+                    CompressionSeed::from(Seed(hint::public_seed(&V1_128, i))),
+                    CiphertextModulus::new_native(),
+                );
+                seeded.decompress_into_glwe_ciphertext_list().as_ref()[..n]
+                    .iter()
+                    .map(|&a| switch_from_native(a, q))
+                    .collect()
+            })
+            .collect();
+        for b in 0..catalog.blocks() {
+            // |A v| < 2^58 and 2 N of them fit an i128 without reduction
+            let mut expected = vec![0i128; n];
+            for (i, mask) in masks.iter().enumerate() {
+                for j in 0..n {
+                    let item = b * n + j;
+                    if item >= items {
+                        continue;
+                    }
+                    let v = i128::from(values[item * dim + i]);
+                    for (k, &a) in mask.iter().enumerate() {
+                        let term = i128::from(a) * v;
+                        if j + k < n {
+                            expected[j + k] += term;
+                        } else {
+                            expected[j + k - n] -= term;
+                        }
+                    }
+                }
+            }
+            let expected: Vec<u64> = expected
+                .iter()
+                .map(|&x| x.rem_euclid(i128::from(q)) as u64)
+                .collect();
+            let mut got = catalog.hint().block(b).to_vec();
+            prime.plan().inv(&mut got);
+            assert_eq!(got, expected, "block {b}");
+        }
     }
 }

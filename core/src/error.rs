@@ -96,6 +96,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// A response that needs another hint than the one given (the catalog changed in between).
+    #[error("the response needs hint {expected}, the hint given is {found}: fetch the catalog's hint again")]
+    HintMismatch {
+        /// The hint the response names.
+        expected: String,
+        /// The hint given.
+        found: String,
+    },
     /// A stored secret key that cannot be read back.
     #[error("invalid secret key file: {0}")]
     InvalidKey(String),

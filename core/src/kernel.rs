@@ -3,19 +3,21 @@
 //!
 //! Layout: coefficients are interleaved in tiles of [`LANES`]. A catalog superblock (up to
 //! [`superblock_cap`] blocks of N items) is `[tile][block][feature][LANES]`, so scoring reads the
-//! catalog strictly sequentially (hardware prefetchers stream it), and an expanded query is
-//! `[tile][feature][mask LANES | body LANES]`, so a query tile is reused from L1 for every block
-//! of the superblock. Each catalog tile is reused from L2 by every query of a batch: concurrent
-//! queries share one pass over the catalog, the part of the work that is bound by memory.
+//! catalog strictly sequentially (hardware prefetchers stream it), and a slot of two queries'
+//! bodies is `[tile][feature][first LANES | second LANES]` ([`pair`]), so a slot's tile is reused
+//! from L1 for every block of the superblock. Each catalog tile is reused from L2 by every slot
+//! of a batch: concurrent queries share one pass over the catalog, the part of the work that is
+//! bound by memory.
 //!
-//! The multiply-accumulate is register-blocked: two queries against two blocks per catalog and
-//! query load, 16 accumulators.
+//! The multiply-accumulate is register-blocked: two slots against two blocks per catalog and
+//! slot load, 16 accumulators.
 //!
 //! Fast path (prime `ifma50` on CPUs with AVX-512 IFMA): lazy reduction. `vpmadd52luq` and
 //! `vpmadd52huq` add the low and the high 52 bits of each 104-bit product into 64-bit lanes; for
 //! d <= 1024 products the sums cannot overflow, so each coefficient is reduced once, at the end,
-//! with vector code ([`VecReducer`]): four IFMA instructions per 8 item-features for mask and
-//! body together. Fallback: tfhe-ntt's reduced multiply-accumulate on the same layout.
+//! with vector code ([`VecReducer`]): four IFMA instructions per 8 item-features for the two
+//! queries of a slot together. Fallback: tfhe-ntt's reduced multiply-accumulate on the same
+//! layout.
 
 // pulp's `simd_type!` expands to the `unsafe` that enables target features after runtime
 // detection; this module uses it for the IFMA token and nothing else.
@@ -48,9 +50,9 @@ pub(crate) fn tiles(len: usize) -> Tiles {
 /// 128 KB was still 25% slower, 32 KB level).
 const SUPERBLOCK_TILE_BYTES: usize = 64 << 10;
 
-/// Most blocks of N items in one superblock of `dim` features. A query tile is loaded once per
-/// superblock and reused for each of its blocks, so the larger the superblock the less query
-/// traffic (at d = 64 a batch of 8 queries reads 16 MB of expanded queries per superblock),
+/// Most blocks of N items in one superblock of `dim` features. A slot's tile is loaded once per
+/// superblock and reused for each of its blocks, so the larger the superblock the less slot
+/// traffic (at d = 64 a batch of 8 queries, 4 slots, reads 8 MB of slots per superblock),
 /// until the superblock's tiles crowd L2.
 pub(crate) fn superblock_cap(dim: usize) -> usize {
     (SUPERBLOCK_TILE_BYTES / (dim * LANES * 8)).max(1)
@@ -84,17 +86,29 @@ pulp::simd_type! {
     }
 }
 
-/// Puts `dim` polynomials of `n` coefficients (feature-major) into the tiled layout
-/// `[tile][feature][LANES]`, tiles in parallel.
-pub(crate) fn interleave(polys: &[u64], dim: usize, n: usize, out: &mut [u64]) {
+/// One kernel slot: the bodies of two queries (`first`, and `second` or zeros), each `dim`
+/// polynomials of `n` transform-domain coefficients (feature-major), interleaved into the
+/// kernel's layout `[tile][feature][first LANES | second LANES]`, tiles in parallel. The kernel
+/// computes both halves alike, so two queries of a batch share every catalog load and every
+/// accumulator row.
+pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
     use rayon::prelude::*;
-    out.par_chunks_exact_mut(dim * LANES)
+    debug_assert_eq!(first.len(), dim * n);
+    debug_assert!(second.is_none_or(|s| s.len() == dim * n));
+    let mut out = tiles(dim * 2 * n);
+    out.par_chunks_exact_mut(dim * 2 * LANES)
         .enumerate()
         .for_each(|(t, tile)| {
-            for (i, lanes) in tile.chunks_exact_mut(LANES).enumerate() {
-                lanes.copy_from_slice(&polys[i * n + t * LANES..i * n + (t + 1) * LANES]);
+            for (i, row) in tile.chunks_exact_mut(2 * LANES).enumerate() {
+                let (a, b) = row.split_at_mut(LANES);
+                let at = i * n + t * LANES;
+                a.copy_from_slice(&first[at..][..LANES]);
+                if let Some(second) = second {
+                    b.copy_from_slice(&second[at..][..LANES]);
+                }
             }
         });
+    out
 }
 
 /// Bytes of one catalog value as the IFMA kernel stores it. Values below q < 2^51 fit 7 bytes,
@@ -106,9 +120,9 @@ pub(crate) const PACKED_VALUE_BYTES: usize = 7;
 /// Bytes of one packed row: one tile of one feature.
 pub(crate) const PACKED_ROW: usize = LANES * PACKED_VALUE_BYTES;
 
-/// Where the accumulators of query `j`, tile `t` and block `k` start. The kernel's output is
-/// `[query][tile][block][mask LANES | body LANES]`: each query's results of a tile are one
-/// sequential run, a store stream per query. Stored per query and block instead, every tile
+/// Where the accumulators of slot `j`, tile `t` and block `k` start. The kernel's output is
+/// `[slot][tile][block][first LANES | second LANES]`: each slot's results of a tile are one
+/// sequential run, a store stream per slot. Stored per query and block instead, every tile
 /// wrote one line into each of `2 * batch * blocks` rows 16 KB apart, more streams than the
 /// hardware tracks, and the stores missed: in a throwaway single-thread probe of the kernel alone,
 /// batches of 8 over 16-block superblocks ran 9% faster this way (32 blocks: 23%).
@@ -117,9 +131,9 @@ pub(crate) fn acc_row(shape: Shape, j: usize, t: usize, k: usize) -> usize {
     ((j * (shape.n / LANES) + t) * shape.blocks + k) * 2 * LANES
 }
 
-/// Query `j`'s results out of the kernel's accumulators ([`acc_row`]) into `out`: per block,
-/// its `n` mask values then its `n` body values, in natural transform order. `acc` is read in
-/// order.
+/// Slot `j`'s results out of the kernel's accumulators ([`acc_row`]) into `out`: per block,
+/// the `n` values of its first query then the `n` of its second, in natural transform order.
+/// `acc` is read in order.
 pub(crate) fn untile(acc: &[u64], shape: Shape, j: usize, out: &mut [u64]) {
     let Shape { blocks, n, .. } = shape;
     debug_assert_eq!(out.len(), blocks * 2 * n);
@@ -129,9 +143,9 @@ pub(crate) fn untile(acc: &[u64], shape: Shape, j: usize, out: &mut [u64]) {
             .chunks_exact(2 * LANES)
             .zip(out.chunks_exact_mut(2 * n))
         {
-            let (mask, body) = block.split_at_mut(n);
-            mask[t * LANES..][..LANES].copy_from_slice(&row[..LANES]);
-            body[t * LANES..][..LANES].copy_from_slice(&row[LANES..]);
+            let (first, second) = block.split_at_mut(n);
+            first[t * LANES..][..LANES].copy_from_slice(&row[..LANES]);
+            second[t * LANES..][..LANES].copy_from_slice(&row[LANES..]);
         }
     }
 }
@@ -145,8 +159,8 @@ pub(crate) struct Shape {
 }
 
 /// tfhe-ntt's reduced multiply-accumulate on whole-word tiles, for primes and CPUs the IFMA
-/// kernel does not cover: every query against each block of a superblock into `acc`, in the
-/// layout of [`acc_row`] ([`untile`] takes a query's blocks out of it).
+/// kernel does not cover: every slot against each block of a superblock into `acc`, in the
+/// layout of [`acc_row`] ([`untile`] takes a slot's blocks out of it).
 pub(crate) fn reduced(
     plan: &Plan,
     queries: &[&[u64]],
@@ -162,13 +176,13 @@ pub(crate) fn reduced(
             for (j, query) in queries.iter().enumerate() {
                 let q_tile = &query[t * 2 * dim * LANES..][..2 * dim * LANES];
                 let row = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
-                let (acc_mask, acc_body) = row.split_at_mut(LANES);
+                let (acc_first, acc_second) = row.split_at_mut(LANES);
                 for (v, q) in v_tile
                     .chunks_exact(LANES)
                     .zip(q_tile.chunks_exact(2 * LANES))
                 {
-                    plan.mul_accumulate(acc_mask, &q[..LANES], v);
-                    plan.mul_accumulate(acc_body, &q[LANES..], v);
+                    plan.mul_accumulate(acc_first, &q[..LANES], v);
+                    plan.mul_accumulate(acc_second, &q[LANES..], v);
                 }
             }
         }
@@ -205,7 +219,7 @@ pub(crate) fn lazy(
                     next,
                     shape,
                 };
-                // a pair of queries' tiles stays in L1 across the superblock's blocks; the
+                // a pair of slots' tiles stays in L1 across the superblock's blocks; the
                 // catalog tile is re-read from L2 by each pair
                 let mut j = 0;
                 while j < queries.len() {
@@ -248,7 +262,7 @@ struct Tile<'a> {
     shape: Shape,
 }
 
-/// Where a micro-kernel call works: tile `t`, the first query `j` and block `k`.
+/// Where a micro-kernel call works: tile `t`, the first slot `j` and block `k`.
 #[derive(Clone, Copy)]
 struct Micro {
     t: usize,
@@ -292,10 +306,10 @@ const ROW_BYTES: u64 = (1 << PACKED_ROW) - 1;
 /// How far ahead of the multiply-accumulate the catalog is prefetched, in bytes.
 const PREFETCH_AHEAD: usize = 2048;
 
-/// Register-blocked multiply-accumulate of `J` queries against `K` blocks over every feature
-/// of one tile: each catalog vector loaded serves `J` queries and each query vector `K`
-/// blocks (`4 J K` accumulators: mask and body, low and high IFMA halves). The lazy sums are
-/// reduced and stored into `acc`. Returns `K`. A function of its own with the target features
+/// Register-blocked multiply-accumulate of `J` slots against `K` blocks over every feature
+/// of one tile: each catalog vector loaded serves `J` slots and each slot vector `K`
+/// blocks (`4 J K` accumulators: first and second query, low and high IFMA halves). The lazy
+/// sums are reduced and stored into `acc`. Returns `K`. A function of its own with the target features
 /// enabled, so that the intrinsics inline into it however large the caller grows.
 #[target_feature(enable = "avx512f,avx512bw,avx512ifma,avx512vbmi")]
 fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u64]) -> usize {
@@ -376,13 +390,13 @@ fn features<const J: usize, const K: usize, const P: u8>(
         });
         for jj in 0..J {
             // SAFETY: `i < dim` (asserted above)
-            let [m, b]: [__m512i; 2] = cast(*unsafe { q[jj].get_unchecked(i) });
+            let [x, y]: [__m512i; 2] = cast(*unsafe { q[jj].get_unchecked(i) });
             for kk in 0..K {
                 let s = &mut s[jj][kk];
-                s[0] = f._mm512_madd52lo_epu64(s[0], m, vi[kk]);
-                s[1] = f._mm512_madd52hi_epu64(s[1], m, vi[kk]);
-                s[2] = f._mm512_madd52lo_epu64(s[2], b, vi[kk]);
-                s[3] = f._mm512_madd52hi_epu64(s[3], b, vi[kk]);
+                s[0] = f._mm512_madd52lo_epu64(s[0], x, vi[kk]);
+                s[1] = f._mm512_madd52hi_epu64(s[1], x, vi[kk]);
+                s[2] = f._mm512_madd52lo_epu64(s[2], y, vi[kk]);
+                s[3] = f._mm512_madd52hi_epu64(s[3], y, vi[kk]);
             }
         }
     }

@@ -1,4 +1,11 @@
-//! The client's secret key: generation from OS randomness, storage, zeroization.
+//! The client's secret key: generation from OS randomness, storage, zeroization, and the
+//! secret of each query derived from it.
+//!
+//! Every query is encrypted under a secret of its own ([`QuerySecret`]): the masks of a query's
+//! ciphertexts are public and the same for every query ([`crate::hint`]), and two vectors under
+//! one secret and the same masks would give their difference away. The secret is derived from
+//! the long-term key and the query's public nonce, so that a stored profile's scores can be
+//! decrypted later with nothing kept but the key.
 
 use std::fmt;
 
@@ -9,7 +16,6 @@ use tfhe::core_crypto::prelude::{
 };
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::ntt::CLIENT_PRIME;
 use crate::params::{Fingerprint, ParameterSet};
 use crate::{Error, Result};
 
@@ -17,15 +23,43 @@ const KEY_MAGIC: &[u8; 4] = b"VRSK";
 const KEY_VERSION: u16 = 1;
 const CHECKSUM_LEN: usize = 16;
 
-/// A binary GLWE secret key. It never leaves the client.
+/// blake3's key-derivation context of the key that derives query secrets (a fixed, unique string).
+const QUERY_SECRET_CONTEXT: &str = "veilrank 2026-11-23 query secrets from a long-term key v1";
+
+/// The client's long-term secret: 2048 uniform bits (stored as a binary GLWE key). It never
+/// leaves the client and never encrypts directly: it derives each query's secret.
 ///
-/// Its memory (the key and its transform) is zeroized on drop; `Debug` prints only which
+/// Its memory (the bits and the derivation key) is zeroized on drop; `Debug` prints only which
 /// parameter set it belongs to.
 pub struct SecretKey {
     params: ParameterSet,
     key: GlweSecretKeyOwned<u64>,
-    /// The key's forward transform under the client's NTT prime: decryption multiplies by it.
-    key_ntt: Vec<u64>,
+    /// The blake3 key that derives query secrets, itself derived from `key`.
+    derive: Zeroizing<[u8; 32]>,
+}
+
+/// The binary GLWE secret of one query: `PRF(long-term key, nonce)`, uniform like a freshly
+/// drawn key. Zeroized on drop, never printed.
+pub(crate) struct QuerySecret {
+    key: GlweSecretKeyOwned<u64>,
+}
+
+impl QuerySecret {
+    /// The tfhe key, for encryption.
+    pub(crate) fn tfhe_key(&self) -> &GlweSecretKeyOwned<u64> {
+        &self.key
+    }
+
+    /// Its coefficients (0 or 1), for decryption.
+    pub(crate) fn coefficients(&self) -> &[u64] {
+        self.key.as_ref()
+    }
+}
+
+impl Drop for QuerySecret {
+    fn drop(&mut self) {
+        self.key.as_mut().zeroize();
+    }
 }
 
 impl SecretKey {
@@ -44,13 +78,35 @@ impl SecretKey {
     }
 
     fn from_tfhe(params: ParameterSet, key: GlweSecretKeyOwned<u64>) -> Self {
-        let plan = CLIENT_PRIME.plan();
-        let mut key_ntt = key.as_ref().to_vec();
-        plan.fwd(&mut key_ntt);
+        let bits = Zeroizing::new(pack_bits(key.as_ref()));
+        let derive = Zeroizing::new(blake3::derive_key(QUERY_SECRET_CONTEXT, &bits));
         Self {
             params,
             key,
-            key_ntt,
+            derive,
+        }
+    }
+
+    /// The secret of the query with public nonce `nonce`. A fresh random nonce per encryption
+    /// gives every query a secret of its own (two nonces collide with probability 2^-128 per
+    /// pair); the same nonce gives the same secret back for decryption.
+    pub(crate) fn query_secret(&self, nonce: u128) -> QuerySecret {
+        let n = self.params.polynomial_size * self.params.glwe_dimension;
+        let mut hasher = blake3::Hasher::new_keyed(&self.derive);
+        hasher.update(&nonce.to_le_bytes());
+        let mut reader = hasher.finalize_xof();
+        hasher.zeroize();
+        let mut bits = Zeroizing::new(vec![0u8; n.div_ceil(8)]);
+        reader.fill(&mut bits);
+        reader.zeroize();
+        let coefficients: Vec<u64> = (0..n)
+            .map(|i| u64::from((bits[i / 8] >> (i % 8)) & 1))
+            .collect();
+        QuerySecret {
+            key: GlweSecretKeyOwned::from_container(
+                coefficients,
+                PolynomialSize(self.params.polynomial_size),
+            ),
         }
     }
 
@@ -68,13 +124,7 @@ impl SecretKey {
         out.extend_from_slice(&KEY_VERSION.to_le_bytes());
         out.extend_from_slice(&self.params.fingerprint().0);
         out.extend_from_slice(&(n as u32).to_le_bytes());
-        for chunk in self.key.as_ref().chunks(8) {
-            let byte = chunk
-                .iter()
-                .enumerate()
-                .fold(0u8, |b, (i, &bit)| b | (((bit & 1) as u8) << i));
-            out.push(byte);
-        }
+        out.extend_from_slice(&Zeroizing::new(pack_bits(self.key.as_ref())));
         let checksum = blake3::hash(&out);
         out.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
         out
@@ -129,16 +179,6 @@ impl SecretKey {
         Ok(Self::from_tfhe(*params, key))
     }
 
-    /// The tfhe key, for encryption.
-    pub(crate) fn tfhe_key(&self) -> &GlweSecretKeyOwned<u64> {
-        &self.key
-    }
-
-    /// The key's transform under the client prime, for decryption.
-    pub(crate) fn key_ntt(&self) -> &[u64] {
-        &self.key_ntt
-    }
-
     /// The fingerprint of this key's parameter set.
     pub fn fingerprint(&self) -> Fingerprint {
         self.params.fingerprint()
@@ -149,8 +189,20 @@ impl SecretKey {
     /// Overwrites every secret byte with zeros.
     fn wipe(&mut self) {
         self.key.as_mut().zeroize();
-        self.key_ntt.zeroize();
+        self.derive.zeroize();
     }
+}
+
+/// Key bits (0 or 1 each), eight to a byte, least significant first.
+fn pack_bits(bits: &[u64]) -> Vec<u8> {
+    bits.chunks(8)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .enumerate()
+                .fold(0u8, |b, (i, &bit)| b | (((bit & 1) as u8) << i))
+        })
+        .collect()
 }
 
 impl Drop for SecretKey {
@@ -179,7 +231,7 @@ mod tests {
         let bytes = key.to_bytes();
         let back = SecretKey::try_from_bytes(&V1_128, &bytes).unwrap();
         assert_eq!(key.key.as_ref(), back.key.as_ref());
-        assert_eq!(key.key_ntt, back.key_ntt);
+        assert_eq!(*key.derive, *back.derive);
         assert!(key.key.as_ref().iter().all(|&b| b <= 1));
     }
 
@@ -224,6 +276,26 @@ mod tests {
         // run what drop runs without freeing, then look at the memory
         key.wipe();
         assert!(key.key.as_ref().iter().all(|&b| b == 0));
-        assert!(key.key_ntt.iter().all(|&b| b == 0));
+        assert!(key.derive.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn query_secrets_are_deterministic_per_nonce_and_differ_across_nonces_and_keys() {
+        let key = SecretKey::generate(&V1_128).unwrap();
+        let other = SecretKey::generate(&V1_128).unwrap();
+        let a = key.query_secret(7);
+        assert_eq!(a.coefficients(), key.query_secret(7).coefficients());
+        assert_ne!(a.coefficients(), key.query_secret(8).coefficients());
+        assert_ne!(a.coefficients(), other.query_secret(7).coefficients());
+        // a stored key derives the same secrets after a round trip
+        let back = SecretKey::try_from_bytes(&V1_128, &key.to_bytes()).unwrap();
+        assert_eq!(a.coefficients(), back.query_secret(7).coefficients());
+        // binary and balanced like a freshly drawn key (weight: mean 1024, sd 22.6, +-5.5 sd)
+        assert_eq!(a.coefficients().len(), V1_128.polynomial_size);
+        assert!(a.coefficients().iter().all(|&b| b <= 1));
+        let weight: u64 = a.coefficients().iter().sum();
+        assert!((900..=1148).contains(&weight), "weight {weight}");
+        // nor is it the long-term key itself
+        assert_ne!(a.coefficients(), key.key.as_ref());
     }
 }

@@ -4,6 +4,7 @@ pub mod api;
 pub mod bitpack;
 pub mod catalog;
 mod error;
+pub mod hint;
 mod kernel;
 pub mod key;
 mod mask;
@@ -21,6 +22,7 @@ pub mod wire;
 
 pub use catalog::PreparedCatalog;
 pub use error::{Error, Result};
+pub use hint::Hint;
 pub use key::SecretKey;
 pub use params::{ParameterSet, V1_128};
 pub use query::Query;

@@ -1,7 +1,8 @@
-//! The mask of a seeded ciphertext, regenerated in bulk on the server.
+//! The mask of a seeded ciphertext, regenerated in bulk on the server: the public masks, once
+//! per catalog, for its hint ([`crate::hint`]).
 //!
-//! tfhe regenerates a seeded GLWE's mask through a byte iterator, one call per byte: that was
-//! more than half of a query's expansion. The stream itself is plain AES-128 in counter mode:
+//! tfhe regenerates a seeded GLWE's mask through a byte iterator, one call per byte: when every
+//! query had masks of its own, that was more than half of a query's expansion. The stream itself is plain AES-128 in counter mode:
 //! tfhe-csprng keys AES with the seed's little-endian bytes and counts blocks from zero with a
 //! little-endian 128-bit counter, and tfhe reads each uniform `u64` of a native-modulus mask from
 //! 8 little-endian bytes of that stream. The same stream comes here from the `aes` crate (the

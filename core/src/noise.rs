@@ -11,7 +11,12 @@
 //! | upload rounding of bodies to 48 bits | `(2^32 - 1)/12 * S` |
 //! | switch 2^64 -> q of the bodies | `r^2/12 * S` |
 //! | switch 2^64 -> q of the masks (multiplied by the key) | `r^2/12 * K * (N/4 * S + D/4)` |
-//! | switch q -> 2^w of the response (mask multiplied by the key) | `4^(64-w)/12 * (1 + 2^-8)^2 * (1 + K * N/2)` |
+//! | switch q -> 2^w of the response's body | `4^(64-w)/12 * (1 + 2^-8)^2` |
+//!
+//! The masks are public and their part of the scores, the catalog's hint, is exact mod q
+//! ([`crate::hint`]): the client computes `H S` exactly and its quotient by q within 3 units of
+//! 2^-64 (deducted from the margin), so only the body is rounded on its way back, not the mask
+//! times the key (which the former per-query masks cost: a factor `1 + K N/2` on the last term).
 //!
 //! Key-dependent terms use the mean over uniform binary keys (`E[s_l] = 1/2`, as tfhe's own noise
 //! formulas do), multiplied by a safety factor `K = 2` that covers keys of Hamming weight up to
@@ -131,7 +136,7 @@ pub fn error_std_dev(
     // the switch's error is uniform rounding u plus a deviation |e| <= EXTRA_ROUNDING steps:
     // E[(u + e)^2] <= (sqrt(1/12) + EXTRA_ROUNDING)^2 <= (1 + 4 EXTRA_ROUNDING)^2 / 12 steps^2
     let rounding = (1.0 + 4.0 * EXTRA_ROUNDING).powi(2);
-    let var_response = resp * resp / 12.0 * rounding * (1.0 + KEY_FACTOR * n / 2.0);
+    let var_response = resp * resp / 12.0 * rounding;
     let variance =
         (var_fresh + var_upload + var_switch_body) * stats.sum_sq + var_switch_mask + var_response;
     variance.sqrt()
@@ -146,7 +151,8 @@ pub fn log2_failure(
     response_bits: u32,
 ) -> Result<f64> {
     let p = params.plaintext_bits(dim)?;
-    let half_delta = 2f64.powi(63 - p as i32);
+    // less the client's approximation of H S / q (at most 3 at the 2^64 scale, [`crate::response`])
+    let half_delta = 2f64.powi(63 - p as i32) - 3.0;
     let x = half_delta / error_std_dev(params, stats, prime, response_bits);
     Ok(gaussian_tail_log2(x))
 }

@@ -24,9 +24,6 @@ pub enum ServerPrime {
 /// Both primes, fastest first.
 pub const SERVER_PRIMES: [ServerPrime; 2] = [ServerPrime::Ifma50, ServerPrime::Wide62];
 
-/// The prime the client uses to multiply by its secret key exactly when decrypting.
-pub(crate) const CLIENT_PRIME: ServerPrime = ServerPrime::Ifma50;
-
 /// Polynomial size of every plan: the parameter set's N.
 pub(crate) const N: usize = 2048;
 
@@ -37,6 +34,11 @@ impl ServerPrime {
             ServerPrime::Ifma50 => 0x5_5555_5555_1001,
             ServerPrime::Wide62 => 0x5555_5555_5554_d001,
         }
+    }
+
+    /// The prime of modulus `q`, if it is one of [`SERVER_PRIMES`].
+    pub fn from_modulus(q: u64) -> Option<Self> {
+        SERVER_PRIMES.into_iter().find(|p| p.modulus() == q)
     }
 
     /// A short name for manifests and logs.

@@ -1,5 +1,5 @@
-//! The encrypted query: one seeded GLWE ciphertext per feature (client), and its expansion into
-//! the transform domain (server).
+//! The encrypted query: one GLWE ciphertext per feature under public masks and a secret of
+//! the query's own (client), and its bodies in the transform domain (server).
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,25 +11,26 @@ use tfhe::core_crypto::prelude::{
 use zeroize::Zeroizing;
 
 use crate::bitpack;
-use crate::kernel;
+use crate::hint::public_seed;
 use crate::key::SecretKey;
-use crate::mask;
 use crate::ntt::{switch_from_native, ServerPrime};
 use crate::params::ParameterSet;
 use crate::{Error, Result};
 
 /// An encrypted preference vector as it travels.
 ///
-/// Feature `i` is a GLWE encryption of the constant polynomial `u_i * Delta`. Its mask is
-/// regenerated from `seeds[i]` (tfhe's seeded encryption), so only the body travels, rounded to
-/// the parameter set's `upload_body_bits` and bit-packed: 16 + 2048 * 6 bytes per feature.
-/// One seed per feature lets both sides work on features in parallel.
+/// Feature `i` is a GLWE encryption of the constant polynomial `u_i * Delta` under the public
+/// mask of feature `i` ([`crate::hint`]) and the secret the key derives from `nonce`
+/// ([`SecretKey`]). The masks are public, so only the bodies travel, rounded to the parameter
+/// set's `upload_body_bits` and bit-packed: 2048 * 6 bytes per feature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Query {
     /// The vector's dimension.
     pub dim: u32,
-    /// The mask seed of each feature's ciphertext.
-    pub seeds: Vec<u128>,
+    /// Which secret of the client's key encrypts this query: public, random, fresh for every
+    /// encryption. Responses carry it back, so the client can decrypt them later (stored
+    /// profiles) with nothing kept but its key.
+    pub nonce: u128,
     /// The bodies, `dim * N` values of `upload_body_bits` bits, packed.
     #[serde(with = "serde_bytes")]
     pub bodies: Vec<u8>,
@@ -49,7 +50,7 @@ impl Seeder for DrawnSeeder {
 }
 
 impl Query {
-    /// Encrypts a quantized preference vector under `key`.
+    /// Encrypts a quantized preference vector under a fresh secret of `key`.
     pub fn encrypt(key: &SecretKey, values: &[i8]) -> Result<Self> {
         let params = *key.params();
         let dim = values.len();
@@ -57,25 +58,25 @@ impl Query {
         let n = params.polynomial_size;
         let drop_bits = 64 - params.upload_body_bits;
 
-        // a mask seed and a noise seed per feature, from the OS
-        let mut randomness = Zeroizing::new(vec![0u8; 32 * dim]);
+        // the query's nonce, and a noise seed per feature, from the OS
+        let mut randomness = Zeroizing::new(vec![0u8; 16 * (dim + 1)]);
         getrandom::fill(&mut randomness).map_err(|e| Error::Randomness(e.to_string()))?;
-        let seeds: Vec<(u128, u128)> = randomness
-            .chunks_exact(32)
-            .map(|c| {
-                let mut mask = [0u8; 16];
-                let mut noise = [0u8; 16];
-                mask.copy_from_slice(&c[..16]);
-                noise.copy_from_slice(&c[16..]);
-                (u128::from_le_bytes(mask), u128::from_le_bytes(noise))
-            })
-            .collect();
+        let seed = |c: &[u8]| {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(c);
+            u128::from_le_bytes(bytes)
+        };
+        let (nonce, noise) = randomness.split_at(16);
+        let nonce = seed(nonce);
+        let noise_seeds: Vec<u128> = noise.chunks_exact(16).map(seed).collect();
+        let secret = key.query_secret(nonce);
 
         let mut bodies = vec![0u64; dim * n];
         bodies
             .par_chunks_mut(n)
-            .zip(values.par_iter().zip(&seeds))
-            .for_each(|(out, (&value, &(mask_seed, noise_seed)))| {
+            .zip(values.par_iter().zip(&noise_seeds))
+            .enumerate()
+            .for_each(|(i, (out, (&value, &noise_seed)))| {
                 let mut plaintext = vec![0u64; n];
                 plaintext[0] = (i64::from(value) as u64) << delta_log2;
                 let plaintext = PlaintextList::from_container(plaintext);
@@ -84,11 +85,11 @@ impl Query {
                     GlweSize(params.glwe_dimension + 1),
                     PolynomialSize(n),
                     GlweCiphertextCount(1),
-                    CompressionSeed::from(Seed(mask_seed)),
+                    CompressionSeed::from(Seed(public_seed(&params, i))),
                     CiphertextModulus::new_native(),
                 );
                 encrypt_seeded_glwe_ciphertext_list(
-                    key.tfhe_key(),
+                    secret.tfhe_key(),
                     &mut ct,
                     &plaintext,
                     TUniform::<u64>::new(params.noise_bound_log2),
@@ -101,7 +102,7 @@ impl Query {
 
         Ok(Self {
             dim: dim as u32,
-            seeds: seeds.iter().map(|s| s.0).collect(),
+            nonce,
             bodies: bitpack::pack(&bodies, params.upload_body_bits),
         })
     }
@@ -116,12 +117,6 @@ impl Query {
             });
         }
         params.check_dim(dim)?;
-        if self.seeds.len() != dim {
-            return Err(Error::Malformed(format!(
-                "{} mask seeds for dimension {dim}",
-                self.seeds.len()
-            )));
-        }
         let expected = bitpack::packed_len(dim * params.polynomial_size, params.upload_body_bits);
         if self.bodies.len() != expected {
             return Err(Error::Malformed(format!(
@@ -132,8 +127,8 @@ impl Query {
         Ok(())
     }
 
-    /// Server side: regenerates the masks (in bulk, [`mask`]) and moves every ciphertext to the
-    /// transform domain of `prime`.
+    /// Server side: moves every body to the transform domain of `prime` (the masks are public:
+    /// their part of the scores is the catalog's hint, [`crate::hint`]).
     pub fn expand(
         &self,
         params: &ParameterSet,
@@ -150,37 +145,33 @@ impl Query {
         let q = prime.modulus();
         let plan = prime.plan();
 
-        let mut polys = vec![0u64; dim * 2 * n];
-        polys
-            .par_chunks_mut(2 * n)
-            .zip(self.bodies.par_chunks(feature_bytes).zip(&self.seeds))
-            .try_for_each(|(out, (packed, &seed))| {
-                // layout of one GLWE: mask (k * N) then body (N); k = 1
-                let (mask, body) = out.split_at_mut(n);
-                mask::fill_with(seed, mask, |m| switch_from_native(m, q));
+        let mut bodies = vec![0u64; dim * n];
+        bodies
+            .par_chunks_mut(n)
+            .zip(self.bodies.par_chunks(feature_bytes))
+            .try_for_each(|(body, packed)| {
                 bitpack::unpack_into(packed, params.upload_body_bits, body)?;
                 body.iter_mut()
                     .for_each(|b| *b = switch_from_native(*b << shift, q));
-                plan.fwd(mask);
                 plan.fwd(body);
                 Ok::<_, Error>(())
             })?;
-        let mut tiled = kernel::tiles(polys.len());
-        kernel::interleave(&polys, 2 * dim, n, &mut tiled);
         Ok(ExpandedQuery {
             prime,
             dim,
-            polys: tiled,
+            nonce: self.nonce,
+            bodies,
         })
     }
 }
 
-/// A query in the transform domain of a server prime, in the tiled layout of the kernel: per
-/// tile, per feature, the mask's then the body's coefficients.
+/// A query's bodies in the transform domain of a server prime, feature-major (`dim * N`
+/// values). The scoring pass pairs two queries' bodies per kernel slot ([`crate::kernel::pair`]).
 pub struct ExpandedQuery {
     pub(crate) prime: ServerPrime,
     pub(crate) dim: usize,
-    pub(crate) polys: kernel::Tiles,
+    pub(crate) nonce: u128,
+    pub(crate) bodies: Vec<u64>,
 }
 
 impl ExpandedQuery {

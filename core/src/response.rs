@@ -2,20 +2,20 @@
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::bitpack;
+use crate::hint::{Hint, HintId};
 use crate::key::SecretKey;
-use crate::ntt::{from_signed, CLIENT_PRIME};
 use crate::{Error, Result};
 
-/// Widest response coefficient the client's exact key product supports: with centred
-/// coefficients `|(A s)_j| <= N 2^(w-1) = 2^(w+10)`, which must stay under half the client prime
-/// (2^49.4).
+/// Widest response coefficient a server may choose: the noise analysis never needs more, and
+/// the wire's size limits count with it.
 pub const MAX_RESPONSE_BITS: u32 = 39;
 
-/// Scores of every item, encrypted: per block of N items, the N mask coefficients then one body
-/// coefficient per item of the block, each `bits` wide, packed. Coefficient j of block b
-/// decrypts to the score of item bN + j.
+/// Scores of every item, encrypted: per block of N items, one coefficient of `R_b` per item of
+/// the block (`bits` wide, packed). With the catalog's hint `H_b` and the query's secret `S`,
+/// coefficient j of `R_b - H_b S` decrypts to the score of item bN + j.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Response {
     /// Bits per coefficient (the server's choice, from the noise analysis).
@@ -24,6 +24,10 @@ pub struct Response {
     pub dim: u32,
     /// Items scored.
     pub items: u32,
+    /// The query's nonce: which secret of the client's key decrypts it.
+    pub nonce: u128,
+    /// The hint it must be decrypted with.
+    pub hint: HintId,
     /// One packed buffer per block.
     pub blocks: Vec<serde_bytes::ByteBuf>,
 }
@@ -38,13 +42,23 @@ pub struct Decrypted {
 }
 
 impl Response {
-    /// Decrypts every score; `expected_items` is the catalog's size as the client knows it.
-    pub fn decrypt(&self, key: &SecretKey, expected_items: usize) -> Result<Vec<i32>> {
-        Ok(self.decrypt_with_error(key, expected_items)?.scores)
+    /// Decrypts every score with the catalog's `hint`; `expected_items` is the catalog's size as
+    /// the client knows it.
+    pub fn decrypt(&self, key: &SecretKey, hint: &Hint, expected_items: usize) -> Result<Vec<i32>> {
+        Ok(self.decrypt_with_error(key, hint, expected_items)?.scores)
     }
 
     /// Decrypts every score and measures the noise.
-    pub fn decrypt_with_error(&self, key: &SecretKey, expected_items: usize) -> Result<Decrypted> {
+    ///
+    /// Per block: `H_b S` exactly, under the hint's prime q (one point-wise product with the
+    /// transformed secret, one inverse transform), then the phase at the 2^64 scale,
+    /// `R_b 2^(64-w) - H_b S 2^64 / q`, rounded to the nearest multiple of Delta.
+    pub fn decrypt_with_error(
+        &self,
+        key: &SecretKey,
+        hint: &Hint,
+        expected_items: usize,
+    ) -> Result<Decrypted> {
         let params = key.params();
         let n = params.polynomial_size;
         let dim = self.dim as usize;
@@ -68,57 +82,56 @@ impl Response {
                 self.blocks.len()
             )));
         }
-        let plan = CLIENT_PRIME.plan();
-        let cq = CLIENT_PRIME.modulus();
-        let shift = bits - p;
-        let modulus_mask = (1u64 << bits) - 1;
-        let half = 1u64 << (bits - 1);
+        if self.hint != hint.id() || hint.items() != items || hint.dim() != dim {
+            return Err(Error::HintMismatch {
+                expected: format!("{:?}", self.hint),
+                found: format!("{:?}", hint.id()),
+            });
+        }
+        let prime = hint.prime();
+        let (plan, q) = (prime.plan(), prime.modulus());
+        // x 2^64 / q as (x r) >> s, r = floor(2^(64+s) / q) < 2^64 with 2^s <= q: within 3 of
+        // the exact quotient for every x < q
+        let s = u64::BITS - 1 - q.leading_zeros();
+        let r = ((1u128 << (64 + s)) / u128::from(q)) as u64;
+        let secret = key.query_secret(self.nonce);
+        let mut secret_ntt = Zeroizing::new(secret.coefficients().to_vec());
+        plan.fwd(&mut secret_ntt);
+        let delta_shift = 64 - p;
 
-        let per_block: Vec<(Vec<i32>, f64)> = self
+        let per_block: Vec<(Vec<i32>, u64)> = self
             .blocks
             .par_iter()
             .enumerate()
             .map(|(b, packed)| {
                 let in_block = (items - b * n).min(n);
-                let values = bitpack::unpack(packed, bits, n + in_block)?;
-                let (mask, body) = values.split_at(n);
-                // A * s exactly: centre A, multiply under the client prime, lift back
-                let mut product: Vec<u64> = mask
-                    .iter()
-                    .map(|&a| from_signed(centre(a, half, bits), cq))
-                    .collect();
-                plan.fwd(&mut product);
-                plan.mul_assign_normalize(&mut product, key.key_ntt());
+                let body = bitpack::unpack(packed, bits, in_block)?;
+                let mut product = vec![0u64; n];
+                plan.mul_accumulate(&mut product, hint.block(b), &secret_ntt);
                 plan.inv(&mut product);
                 let mut scores = Vec::with_capacity(in_block);
-                let mut max_error = 0f64;
-                for (&c, &a_s) in body.iter().zip(&product) {
-                    let a_s = if a_s > cq / 2 {
-                        -((cq - a_s) as i64)
-                    } else {
-                        a_s as i64
-                    };
-                    let phase = c.wrapping_sub(a_s as u64) & modulus_mask;
-                    let rounded = (phase.wrapping_add(1 << (shift - 1)) & modulus_mask) >> shift;
-                    let score = centre(rounded, 1 << (p - 1), p);
-                    let error = centre(
-                        phase.wrapping_sub(rounded << shift) & modulus_mask,
-                        half,
-                        bits,
-                    );
-                    max_error = max_error.max(error.unsigned_abs() as f64);
-                    scores.push(score as i32);
+                let mut max_error = 0u64;
+                for (&c, &hs) in body.iter().zip(&product) {
+                    let hs = ((u128::from(hs) * u128::from(r)) >> s) as u64;
+                    let phase = (c << (64 - bits)).wrapping_sub(hs);
+                    let score = phase.wrapping_add(1 << (delta_shift - 1)) >> delta_shift;
+                    let error = phase.wrapping_sub(score << delta_shift) as i64;
+                    max_error = max_error.max(error.unsigned_abs());
+                    scores.push(centre(score, 1 << (p - 1), p) as i32);
                 }
-                Ok((scores, max_error / (1u64 << shift) as f64))
+                Ok((scores, max_error))
             })
             .collect::<Result<_>>()?;
         let mut scores = Vec::with_capacity(items);
-        let mut max_error = 0f64;
+        let mut max_error = 0u64;
         for (s, e) in per_block {
             scores.extend(s);
             max_error = max_error.max(e);
         }
-        Ok(Decrypted { scores, max_error })
+        Ok(Decrypted {
+            scores,
+            max_error: max_error as f64 / (1u64 << delta_shift) as f64,
+        })
     }
 }
 

@@ -112,9 +112,9 @@ impl Superblock<'_> {
         }
     }
 
-    /// Accumulates every query (tiled layout, `2 dim n` values each) against each of the
-    /// superblock's blocks into `acc`, reduced mod q, in the kernel's layout
-    /// ([`kernel::acc_row`]); [`kernel::untile`] takes one query's blocks out of it.
+    /// Accumulates every slot (two queries, [`kernel::pair`]: `2 dim n` values each) against each
+    /// of the superblock's blocks into `acc`, reduced mod q, in the kernel's layout
+    /// ([`kernel::acc_row`]); [`kernel::untile`] takes one slot's blocks out of it.
     pub(crate) fn score(self, queries: &[&[u64]], shape: Shape, acc: &mut [u64]) {
         debug_assert_eq!(self.values(), shape.blocks * shape.dim * shape.n);
         match self {

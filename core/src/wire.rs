@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::bitpack::packed_len;
+use crate::hint::{Hint, HintMessage};
 use crate::params::{hex, ParameterSet};
 use crate::query::Query;
 use crate::response::{Response, MAX_RESPONSE_BITS};
@@ -17,8 +18,8 @@ use crate::{Error, Result};
 
 /// First bytes of every message.
 pub const MAGIC: [u8; 4] = *b"VRNK";
-/// The format version this build speaks.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this build speaks. Version 2: public masks, a secret per query, the hint.
+pub const FORMAT_VERSION: u16 = 2;
 /// Longest catalog id, in bytes.
 pub const MAX_CATALOG_ID_LEN: usize = 128;
 /// Bytes of the envelope around a payload, at most.
@@ -75,6 +76,8 @@ pub enum MessageKind {
     Query = 1,
     /// Encrypted scores, server to client.
     Response = 2,
+    /// A catalog's hint, server to client.
+    Hint = 3,
 }
 
 impl MessageKind {
@@ -82,6 +85,7 @@ impl MessageKind {
         match self {
             MessageKind::Query => "query",
             MessageKind::Response => "response",
+            MessageKind::Hint => "hint",
         }
     }
 }
@@ -109,8 +113,7 @@ fn options(limit: usize) -> impl Options {
 pub fn query_size_limit(params: &ParameterSet, dim: usize) -> usize {
     ENVELOPE_OVERHEAD
         + 4
-        + 8
-        + 16 * dim
+        + 16
         + 8
         + packed_len(dim * params.polynomial_size, params.upload_body_bits)
 }
@@ -123,10 +126,18 @@ pub fn response_size_limit(params: &ParameterSet, items: usize) -> usize {
         + 1
         + 4
         + 4
+        + 16
+        + 16
         + 8
         + blocks * 8
-        + packed_len(blocks * n + items, MAX_RESPONSE_BITS)
+        + packed_len(items, MAX_RESPONSE_BITS)
         + blocks
+}
+
+/// Largest encoded hint for a catalog of `items` items (8 bytes per value at most).
+pub fn hint_size_limit(params: &ParameterSet, items: usize) -> usize {
+    let n = params.polynomial_size;
+    ENVELOPE_OVERHEAD + 8 + 4 + 4 + 8 + items.div_ceil(n) * n * 8
 }
 
 fn encode<T: Serialize>(
@@ -333,6 +344,36 @@ pub fn encode_response_parts(
         parts.push(block);
     }
     Ok(parts)
+}
+
+/// Encodes a catalog's hint.
+pub fn encode_hint(params: &ParameterSet, catalog: &CatalogRef, hint: &Hint) -> Result<Vec<u8>> {
+    encode(params, MessageKind::Hint, catalog, &hint.to_message())
+}
+
+/// Decodes the hint of `catalog` (in exactly its content version) of `items` items.
+pub fn decode_hint(
+    params: &ParameterSet,
+    catalog: &CatalogRef,
+    items: usize,
+    bytes: &[u8],
+) -> Result<Hint> {
+    let message: HintMessage = decode(
+        params,
+        MessageKind::Hint,
+        catalog,
+        Version::Exact,
+        bytes,
+        hint_size_limit(params, items),
+    )?;
+    let hint = Hint::from_message(params, message)?;
+    if hint.items() != items {
+        return Err(Error::Malformed(format!(
+            "the hint is for {} items, the catalog has {items}",
+            hint.items()
+        )));
+    }
+    Ok(hint)
 }
 
 /// Decodes a response from a catalog of `items` items.

@@ -17,7 +17,9 @@ fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]
     let catalog = PreparedCatalog::prepare(&V1_128, dim, catalog_values).unwrap();
     let query = Query::encrypt(key, query_values).unwrap();
     let response = catalog.score(&query).unwrap();
-    let decrypted = response.decrypt_with_error(key, catalog.items()).unwrap();
+    let decrypted = response
+        .decrypt_with_error(key, catalog.hint(), catalog.items())
+        .unwrap();
     let expected = plain::scores(catalog_values, dim, query_values);
     assert_eq!(decrypted.scores.len(), expected.len());
     if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
@@ -77,7 +79,11 @@ fn the_largest_dimension_decrypts_exactly_at_the_extremes() {
     assert_eq!(small.noise_plan().prime, ServerPrime::Ifma50);
     for value in [127i8, -127] {
         let query = Query::encrypt(&key, &vec![value; dim]).unwrap();
-        let scores = catalog.score(&query).unwrap().decrypt(&key, items).unwrap();
+        let scores = catalog
+            .score(&query)
+            .unwrap()
+            .decrypt(&key, catalog.hint(), items)
+            .unwrap();
         assert!(scores
             .iter()
             .all(|&s| s == i32::from(value) * 127 * dim as i32));
@@ -124,7 +130,7 @@ fn a_key_decrypts_only_its_own_scores() {
         .score(&Query::encrypt(&key, &query_values).unwrap())
         .unwrap();
     let expected = plain::scores(&catalog_values, dim, &query_values);
-    let wrong = response.decrypt(&other, 500).unwrap();
+    let wrong = response.decrypt(&other, catalog.hint(), 500).unwrap();
     let agreeing = wrong.iter().zip(&expected).filter(|(a, b)| a == b).count();
     assert!(
         agreeing < 10,
@@ -178,7 +184,7 @@ fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
         let catalog_values = random_values(&mut rng, dim * items);
         let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
         let prime = catalog.noise_plan().prime;
-        let users: Vec<(SecretKey, Vec<i8>)> = (0..3)
+        let users: Vec<(SecretKey, Vec<i8>)> = (0..5)
             .map(|_| {
                 (
                     SecretKey::generate(&V1_128).unwrap(),
@@ -200,18 +206,22 @@ fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
         assert_eq!(responses.len(), users.len());
         for (u, ((key, values), response)) in users.iter().zip(&responses).enumerate() {
             let expected = plain::scores(&catalog_values, dim, values);
-            assert_eq!(response.decrypt(key, items).unwrap(), expected, "user {u}");
+            assert_eq!(
+                response.decrypt(key, catalog.hint(), items).unwrap(),
+                expected,
+                "user {u}"
+            );
             // the same as scoring alone
             let alone = catalog.score(&queries[u]).unwrap();
             assert_eq!(
-                alone.decrypt(key, items).unwrap(),
+                alone.decrypt(key, catalog.hint(), items).unwrap(),
                 expected,
                 "user {u} alone"
             );
             // and unreadable to the others
             let (other, _) = &users[(u + 1) % users.len()];
             let readable = response
-                .decrypt(other, items)
+                .decrypt(other, catalog.hint(), items)
                 .unwrap()
                 .iter()
                 .zip(&expected)
@@ -223,4 +233,98 @@ fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
             );
         }
     }
+}
+
+/// Every batch size from 1 to 9: the kernel pairs queries two per slot, so odd batches leave a
+/// half slot empty and even ones fill every slot.
+#[test]
+fn every_batch_size_pairs_queries_correctly() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let n = V1_128.polynomial_size;
+    let (dim, items) = (5, 2 * n + 3);
+    let catalog_values = random_values(&mut rng, dim * items);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
+    let prime = catalog.noise_plan().prime;
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let vectors: Vec<Vec<i8>> = (0..9).map(|_| random_values(&mut rng, dim)).collect();
+    let expanded: Vec<_> = vectors
+        .iter()
+        .map(|v| {
+            Query::encrypt(&key, v)
+                .unwrap()
+                .expand(&V1_128, dim, prime)
+                .unwrap()
+        })
+        .collect();
+    for batch in 1..=vectors.len() {
+        let refs: Vec<_> = expanded[..batch].iter().collect();
+        let responses = catalog.score_batch(&refs).unwrap();
+        assert_eq!(responses.len(), batch);
+        for (j, response) in responses.iter().enumerate() {
+            assert_eq!(
+                response.decrypt(&key, catalog.hint(), items).unwrap(),
+                plain::scores(&catalog_values, dim, &vectors[j]),
+                "batch {batch}, query {j}"
+            );
+        }
+    }
+    assert!(catalog.score_batch(&[]).unwrap().is_empty());
+}
+
+/// One key encrypts every query under a secret of its own: two encryptions of one vector share
+/// nothing but the public masks, and a response whose nonce is changed does not decrypt.
+#[test]
+fn every_query_has_a_secret_of_its_own() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (dim, items) = (4, 300);
+    let catalog_values = random_values(&mut rng, dim * items);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let values = random_values(&mut rng, dim);
+    let (a, b) = (
+        Query::encrypt(&key, &values).unwrap(),
+        Query::encrypt(&key, &values).unwrap(),
+    );
+    assert_ne!(a.nonce, b.nonce);
+    assert_ne!(a.bodies, b.bodies);
+    let expected = plain::scores(&catalog_values, dim, &values);
+    let mut response = catalog.score(&a).unwrap();
+    assert_eq!(response.nonce, a.nonce);
+    assert_eq!(
+        response.decrypt(&key, catalog.hint(), items).unwrap(),
+        expected
+    );
+    response.nonce ^= 1;
+    let readable = response
+        .decrypt(&key, catalog.hint(), items)
+        .unwrap()
+        .iter()
+        .zip(&expected)
+        .filter(|(x, y)| x == y)
+        .count();
+    assert!(
+        readable < 10,
+        "{readable} scores readable under another nonce"
+    );
+}
+
+/// A response decrypted with another catalog's hint is an error, not wrong scores.
+#[test]
+fn a_response_needs_its_own_catalogs_hint() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let (dim, items) = (4, 300);
+    let first = random_values(&mut rng, dim * items);
+    let mut second = first.clone();
+    second[0] = second[0].wrapping_add(1).max(-127);
+    let catalog = PreparedCatalog::prepare(&V1_128, dim, &first).unwrap();
+    let replaced = PreparedCatalog::prepare(&V1_128, dim, &second).unwrap();
+    assert_ne!(catalog.hint().id(), replaced.hint().id());
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let response = catalog
+        .score(&Query::encrypt(&key, &random_values(&mut rng, dim)).unwrap())
+        .unwrap();
+    assert!(matches!(
+        response.decrypt(&key, replaced.hint(), items),
+        Err(veilrank_core::Error::HintMismatch { .. })
+    ));
 }

@@ -32,7 +32,52 @@ fn query_and_response_round_trip() {
     let bytes = wire::encode_response(&V1_128, &catalog_ref(), &response).unwrap();
     assert!(bytes.len() <= wire::response_size_limit(&V1_128, 2050));
     let back = wire::decode_response(&V1_128, &catalog_ref(), 2050, &bytes).unwrap();
-    assert_eq!(back.decrypt(&key, 2050).unwrap(), vec![15; 2050]);
+    assert_eq!(
+        back.decrypt(&key, catalog.hint(), 2050).unwrap(),
+        vec![15; 2050]
+    );
+
+    let bytes = wire::encode_hint(&V1_128, &catalog_ref(), catalog.hint()).unwrap();
+    assert!(bytes.len() <= wire::hint_size_limit(&V1_128, 2050));
+    let hint = wire::decode_hint(&V1_128, &catalog_ref(), 2050, &bytes).unwrap();
+    assert_eq!(&hint, catalog.hint());
+    assert_eq!(back.decrypt(&key, &hint, 2050).unwrap(), vec![15; 2050]);
+}
+
+#[test]
+fn bad_hints_are_errors() {
+    let catalog = PreparedCatalog::prepare(&V1_128, 3, &[1i8; 3 * 2050]).unwrap();
+    let bytes = wire::encode_hint(&V1_128, &catalog_ref(), catalog.hint()).unwrap();
+    let decode = |bytes: &[u8], catalog: &CatalogRef, items| {
+        wire::decode_hint(&V1_128, catalog, items, bytes)
+    };
+    assert!(decode(&bytes, &catalog_ref(), 2050).is_ok());
+    // a hint is for exactly one content version
+    let other_version = CatalogRef {
+        version: ContentVersion([8; 32]),
+        ..catalog_ref()
+    };
+    assert!(matches!(
+        decode(&bytes, &other_version, 2050),
+        Err(Error::StaleCatalog { .. })
+    ));
+    // another catalog size: beyond the limit, or the wrong count of values
+    assert!(matches!(
+        decode(&bytes, &catalog_ref(), 10),
+        Err(Error::TooLarge { .. })
+    ));
+    assert!(decode(&bytes, &catalog_ref(), 4096).is_err());
+    assert!(decode(&bytes[..bytes.len() - 1], &catalog_ref(), 2050).is_err());
+    // a query is not a hint
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let query = wire::encode_query(&V1_128, &catalog_ref(), &small_query(&key, 3)).unwrap();
+    assert!(decode(&query, &catalog_ref(), 2050).is_err());
+    let mut kind = bytes.clone();
+    kind[6] = 2;
+    assert!(matches!(
+        decode(&kind, &catalog_ref(), 2050),
+        Err(Error::WrongKind { .. })
+    ));
 }
 
 #[test]
@@ -53,6 +98,8 @@ fn response_parts_are_the_encoded_response_split() {
         bits: 20,
         dim: 2,
         items: 0,
+        nonce: 0,
+        hint: veilrank_core::hint::HintId([0; 16]),
         blocks: Vec::new(),
     };
     let whole = wire::encode_response(&V1_128, &catalog_ref(), &empty).unwrap();

@@ -28,6 +28,9 @@ pub struct ServedCatalog {
     pub topics: Vec<Topic>,
     quantized: Vec<i8>,
     prepared: OnceLock<PreparedCatalog>,
+    /// The prepared catalog's hint as a wire message, encoded once: every client downloads it
+    /// once per content version.
+    hint: OnceLock<axum::body::Bytes>,
 }
 
 impl ServedCatalog {
@@ -78,6 +81,7 @@ impl ServedCatalog {
             topics: raw.topics,
             quantized,
             prepared: OnceLock::new(),
+            hint: OnceLock::new(),
         })
     }
 
@@ -117,7 +121,21 @@ impl ServedCatalog {
             id: self.reference.id.clone(),
             source,
         })?;
+        let hint = wire::encode_hint(&self.params, &self.reference, prepared.hint()).map_err(
+            |source| ServerError::Prepare {
+                id: self.reference.id.clone(),
+                source,
+            },
+        )?;
+        // the hint first: a catalog is ready (`prepared` set) with its hint
+        let _ = self.hint.set(axum::body::Bytes::from(hint));
         Ok(self.prepared.get_or_init(|| prepared))
+    }
+
+    /// The encoded hint, once prepared.
+    pub fn hint(&self) -> Option<axum::body::Bytes> {
+        self.prepared.get()?;
+        self.hint.get().cloned()
     }
 
     /// The prepared form, once ready.

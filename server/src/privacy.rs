@@ -81,7 +81,9 @@ impl Privacy {
                     veilrank_core::V1_128.name
                 ),
                 security_bits: 128,
-                secret_key: "generated and kept on the user's device; never sent to the server"
+                secret_key: "generated and kept on the user's device; never sent to the server; \
+                             each query is encrypted under a fresh secret derived from it and a \
+                             random public nonce"
                     .into(),
             },
             query: QueryDisclosure {
@@ -89,6 +91,8 @@ impl Privacy {
                     "that a query arrived, when, from which API key (app) and network address",
                     "which catalog it is for, and its dimension (public)",
                     "the query's size, which depends only on the dimension",
+                    "the query's nonce: 16 random bytes, fresh for every encryption, which link nothing",
+                    "that a client downloaded a catalog's hint (public, the same for every user)",
                     "for stored profiles: the profile id, and when it is created, used, replaced and erased",
                 ]),
                 never_sees: strings(&[

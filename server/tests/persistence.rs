@@ -125,7 +125,16 @@ async fn stored_scores(
     let bytes = response.bytes().await.unwrap();
     let header = wire::peek(&bytes).unwrap();
     let decoded = wire::decode_response(&V1_128, &header.catalog, 20, &bytes).unwrap();
-    Some(decoded.decrypt(key, 20).unwrap())
+    let hint = http
+        .get(format!("{url}/v1/catalogs/{}/hint", header.catalog.id))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let hint = wire::decode_hint(&V1_128, &header.catalog, 20, &hint).unwrap();
+    Some(decoded.decrypt(key, &hint, 20).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -51,15 +51,20 @@ async fn waiting_queries_share_a_pass_and_each_user_reads_only_its_own() {
         "no two queries shared a pass: batches {:?}",
         answers.iter().map(|a| a.batch).collect::<Vec<_>>()
     );
+    let hint = catalog.prepared().unwrap().hint();
     for (u, ((key, prefs), answer)) in users.iter().zip(&answers).enumerate() {
         let response =
             wire::decode_response(&V1_128, &catalog.reference, items, &answer.encoded.concat())
                 .unwrap();
         let expected = plain::scores(catalog.quantized(), dim, prefs);
-        assert_eq!(response.decrypt(key, items).unwrap(), expected, "user {u}");
+        assert_eq!(
+            response.decrypt(key, hint, items).unwrap(),
+            expected,
+            "user {u}"
+        );
         let (other, _) = &users[(u + 1) % users.len()];
         let readable = response
-            .decrypt(other, items)
+            .decrypt(other, hint, items)
             .unwrap()
             .iter()
             .zip(&expected)

@@ -190,11 +190,11 @@ async fn api_keys_and_rate_limits() {
         200
     );
 
-    // app-two: 3 per minute; the connect used one
+    // app-two: 3 per minute; the connect used one, the first score two (the query, and the
+    // catalog's hint, fetched once per version)
     let limited = Client::connect_with(&url, options(Some("key-two-0123456789abcdef")))
         .await
         .unwrap();
-    limited.items().await.unwrap();
     limited.score(&key, &[1.0, 2.0]).await.unwrap();
     let e = limited.score(&key, &[1.0, 2.0]).await.unwrap_err();
     match e {

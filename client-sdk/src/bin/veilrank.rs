@@ -410,4 +410,11 @@ fn print_report(report: &Report) {
         report.bytes_received,
         report.bytes_received as f64 / 1e6
     );
+    if report.hint_bytes > 0 {
+        println!(
+            "       and the catalog's hint, {:.2} MB in {:.1} ms (public; fetched once per catalog version)",
+            report.hint_bytes as f64 / 1e6,
+            ms(report.hint)
+        );
+    }
 }

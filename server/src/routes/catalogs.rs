@@ -8,8 +8,8 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use veilrank_core::api::{
@@ -90,7 +90,41 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
         },
         topics: catalog.topics.clone(),
         max_query_bytes: catalog.query_size_limit(),
+        hint_bytes: catalog.hint().map_or(0, |h| h.len()),
     }))
+}
+
+/// `GET /v1/catalogs/{catalog}/hint`: the public part of every score that does not depend on
+/// the query ([`veilrank_core::hint`]), for the catalog's current content version. The same
+/// bytes for every client; clients fetch it once per version.
+pub async fn hint(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let catalog = catalog(&state, &id)?;
+    hint_of(&catalog)
+}
+
+/// `GET /v1/catalog/hint`: the default catalog's hint.
+pub async fn default_hint(State(state): State<AppState>) -> Result<Response, AppError> {
+    hint_of(&state.catalogs.default_catalog())
+}
+
+fn hint_of(catalog: &ServedCatalog) -> Result<Response, AppError> {
+    let bytes = catalog.hint().ok_or_else(AppError::not_ready)?;
+    let etag = format!("\"{}\"", catalog.reference.version.to_hex());
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/octet-stream"),
+        )],
+        Body::from(bytes),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
 }
 
 /// Paging of the items routes.

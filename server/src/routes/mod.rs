@@ -77,6 +77,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             get(catalogs::items),
         ),
         endpoint(
+            Method::GET,
+            "/v1/catalogs/{catalog}/hint",
+            App,
+            get(catalogs::hint),
+        ),
+        endpoint(
             Method::POST,
             "/v1/catalogs/{catalog}/score",
             App,
@@ -93,6 +99,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/v1/catalog/items",
             App,
             get(catalogs::default_items),
+        ),
+        endpoint(
+            Method::GET,
+            "/v1/catalog/hint",
+            App,
+            get(catalogs::default_hint),
         ),
         endpoint(
             Method::POST,

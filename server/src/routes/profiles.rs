@@ -226,8 +226,9 @@ pub async fn erase(
 }
 
 /// `POST /v1/profiles/{id}/score`: scores the stored profile against the current version of its
-/// catalog. A profile made for another dimension or parameter set than the catalog now has gets
-/// 409 `profile_incompatible`: replace it with one encrypted for the current catalog.
+/// catalog. A profile made for another dimension or parameter set than the catalog now has, or
+/// stored in an earlier wire format, gets 409 `profile_incompatible`: replace it with one
+/// encrypted for the current catalog.
 pub async fn score(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -271,7 +272,19 @@ pub async fn score(
             tracing::error!(profile = %id, "a stored profile does not open with its own token");
             AppError::internal()
         })?;
-        let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &bytes)?;
+        let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &bytes)
+            .map_err(|e| match e {
+                // stored before the protocol changed (format 1 had per-query masks)
+                veilrank_core::Error::UnsupportedVersion { found, supported } => AppError::new(
+                    StatusCode::CONFLICT,
+                    "profile_incompatible",
+                    format!(
+                        "the profile was stored in wire format {found}, this server scores \
+                         format {supported}: replace the profile with one encrypted for it"
+                    ),
+                ),
+                other => other.into(),
+            })?;
         if state.retention.idle.is_some() {
             state.store.touch(&id, now)?;
         }

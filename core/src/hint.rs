@@ -1,0 +1,248 @@
+//! The hint: the mask half of every score, computed once per catalog version instead of once
+//! per query.
+//!
+//! Every query's ciphertexts share public masks `A_1 .. A_d`, derived from the parameter set
+//! ([`public_seed`]); a query differs only in its bodies `B_i = A_i S + Delta u_i + e_i`, under
+//! a secret `S` of its own ([`crate::key`]). The server's result for block b is
+//! `R_b = sum_i B_i V_{b,i}`, and `R_b - H_b S` decrypts to the block's scores, where
+//! `H_b = sum_i A_i V_{b,i}` does not depend on the query. So the server computes `H` once per
+//! catalog version, the client downloads it once per version, and each query costs the server
+//! the bodies alone: half the multiply-accumulate and the inverse transforms of masks and bodies
+//! both, and a response of one coefficient per item.
+//!
+//! Reusing one public matrix with independent secrets is plain LWE (a hybrid over the queries),
+//! as in SimplePIR and Tiptoe. The hint is public, the same for every user: fetching it says
+//! only that a client uses the catalog. It stays in the transform domain of the server's prime,
+//! exact, so the client's product `H_b S` is exact too and only the response's body is rounded.
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::bitpack;
+use crate::mask;
+use crate::ntt::{switch_from_native, ServerPrime};
+use crate::params::ParameterSet;
+use crate::{Error, Result};
+
+/// blake3's key-derivation context of the public mask seeds (a fixed, unique string).
+const PUBLIC_MASK_CONTEXT: &str = "veilrank 2026-11-23 public ciphertext masks v1";
+
+/// The seed of feature `feature`'s public mask: the same for every user and query of the
+/// parameter set, so the server can compute the hint before any query arrives.
+pub(crate) fn public_seed(params: &ParameterSet, feature: usize) -> u128 {
+    let mut input = params.fingerprint().0.to_vec();
+    input.extend_from_slice(&(feature as u64).to_le_bytes());
+    let digest = blake3::derive_key(PUBLIC_MASK_CONTEXT, &input);
+    let mut seed = [0u8; 16];
+    seed.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(seed)
+}
+
+/// The public masks of features `0 .. dim` as the server computes with them: switched to
+/// `prime` and forward-transformed, feature-major (`dim * N` values).
+pub(crate) fn public_masks(params: &ParameterSet, dim: usize, prime: ServerPrime) -> Vec<u64> {
+    let n = params.polynomial_size;
+    let q = prime.modulus();
+    let plan = prime.plan();
+    let mut masks = vec![0u64; dim * n];
+    masks.par_chunks_mut(n).enumerate().for_each(|(i, mask)| {
+        mask::fill_with(public_seed(params, i), mask, |m| switch_from_native(m, q));
+        plan.fwd(mask);
+    });
+    masks
+}
+
+/// A hint's identity: a digest of its content. Every response names the hint it must be
+/// decrypted with, so a client holding another (a catalog replaced in between) gets an error,
+/// not wrong scores.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HintId(pub [u8; 16]);
+
+impl std::fmt::Debug for HintId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HintId({})", crate::params::hex(&self.0))
+    }
+}
+
+/// `H_b` for every block b of a catalog, in the transform domain of its prime.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hint {
+    prime: ServerPrime,
+    dim: usize,
+    items: usize,
+    n: usize,
+    /// `blocks * N` values below the prime, block-major.
+    values: Vec<u64>,
+    id: HintId,
+}
+
+/// The hint as it travels: the values in whole bytes each ([`Hint::value_bytes`]).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct HintMessage {
+    modulus: u64,
+    dim: u32,
+    items: u32,
+    #[serde(with = "serde_bytes")]
+    values: Vec<u8>,
+}
+
+impl Hint {
+    /// A hint of `values` (block-major, each below the prime) for a catalog of `items` items of
+    /// dimension `dim`.
+    pub(crate) fn try_new(
+        params: &ParameterSet,
+        prime: ServerPrime,
+        dim: usize,
+        items: usize,
+        values: Vec<u64>,
+    ) -> Result<Self> {
+        let n = params.polynomial_size;
+        let expected = items.div_ceil(n) * n;
+        if values.len() != expected {
+            return Err(Error::Malformed(format!(
+                "the hint holds {} values, {items} items need {expected}",
+                values.len()
+            )));
+        }
+        let q = prime.modulus();
+        if let Some(at) = values.iter().position(|&v| v >= q) {
+            return Err(Error::Malformed(format!(
+                "hint value {at} is not below the modulus"
+            )));
+        }
+        let id = Self::digest(prime, dim, items, &values);
+        Ok(Self {
+            prime,
+            dim,
+            items,
+            n,
+            values,
+            id,
+        })
+    }
+
+    fn digest(prime: ServerPrime, dim: usize, items: usize, values: &[u64]) -> HintId {
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(b"veilrank-hint-v1");
+        hasher.update(&prime.modulus().to_le_bytes());
+        hasher.update(&(dim as u64).to_le_bytes());
+        hasher.update(&(items as u64).to_le_bytes());
+        for chunk in values.chunks(4096) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+            hasher.update(&bytes);
+        }
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&hasher.finalize().as_bytes()[..16]);
+        HintId(id)
+    }
+
+    /// Its identity, which responses name.
+    pub fn id(&self) -> HintId {
+        self.id
+    }
+
+    /// The prime it is computed under.
+    pub fn prime(&self) -> ServerPrime {
+        self.prime
+    }
+
+    /// The catalog's dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The catalog's number of items.
+    pub fn items(&self) -> usize {
+        self.items
+    }
+
+    /// `H_b` in the transform domain.
+    pub(crate) fn block(&self, b: usize) -> &[u64] {
+        &self.values[b * self.n..][..self.n]
+    }
+
+    /// Bytes per value on the wire: whole bytes (7 under `ifma50`, 8 under `wide62`), which
+    /// pack and unpack without bit shuffling.
+    pub fn value_bytes(prime: ServerPrime) -> usize {
+        (u64::BITS - prime.modulus().leading_zeros()).div_ceil(8) as usize
+    }
+
+    pub(crate) fn to_message(&self) -> HintMessage {
+        let bits = Self::value_bytes(self.prime) as u32 * 8;
+        HintMessage {
+            modulus: self.prime.modulus(),
+            dim: self.dim as u32,
+            items: self.items as u32,
+            values: bitpack::pack(&self.values, bits),
+        }
+    }
+
+    pub(crate) fn from_message(params: &ParameterSet, message: HintMessage) -> Result<Self> {
+        let prime = ServerPrime::from_modulus(message.modulus)
+            .ok_or_else(|| Error::Malformed(format!("unknown hint modulus {}", message.modulus)))?;
+        let (dim, items) = (message.dim as usize, message.items as usize);
+        params.check_dim(dim)?;
+        let count = items.div_ceil(params.polynomial_size) * params.polynomial_size;
+        let bits = Self::value_bytes(prime) as u32 * 8;
+        let values = bitpack::unpack(&message.values, bits, count)?;
+        Self::try_new(params, prime, dim, items, values)
+    }
+}
+
+impl std::fmt::Debug for Hint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hint")
+            .field("prime", &self.prime)
+            .field("dim", &self.dim)
+            .field("items", &self.items)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::V1_128;
+
+    #[test]
+    fn public_seeds_differ_per_feature_and_parameter_set() {
+        let seeds: std::collections::HashSet<u128> = (0..V1_128.max_dim)
+            .map(|i| public_seed(&V1_128, i))
+            .collect();
+        assert_eq!(seeds.len(), V1_128.max_dim);
+        let other = ParameterSet {
+            name: "other",
+            ..V1_128
+        };
+        assert_ne!(public_seed(&V1_128, 0), public_seed(&other, 0));
+        assert_eq!(public_seed(&V1_128, 3), public_seed(&V1_128, 3));
+    }
+
+    #[test]
+    fn the_message_round_trips_and_the_id_follows_the_content() {
+        let prime = ServerPrime::Ifma50;
+        let q = prime.modulus();
+        let values: Vec<u64> = (0..2 * 2048u64).map(|i| (i * 0x9E37_79B9) % q).collect();
+        let hint = Hint::try_new(&V1_128, prime, 4, 3000, values.clone()).unwrap();
+        let back = Hint::from_message(&V1_128, hint.to_message()).unwrap();
+        assert_eq!(back, hint);
+        let mut changed = values;
+        changed[5] ^= 1;
+        let other = Hint::try_new(&V1_128, prime, 4, 3000, changed).unwrap();
+        assert_ne!(other.id(), hint.id());
+    }
+
+    #[test]
+    fn malformed_hints_are_rejected() {
+        let prime = ServerPrime::Ifma50;
+        let q = prime.modulus();
+        assert!(Hint::try_new(&V1_128, prime, 4, 3000, vec![0; 2048]).is_err());
+        assert!(Hint::try_new(&V1_128, prime, 4, 3000, vec![q; 4096]).is_err());
+        let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
+            .unwrap()
+            .to_message();
+        message.modulus = 12289;
+        assert!(Hint::from_message(&V1_128, message).is_err());
+    }
+}
