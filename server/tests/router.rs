@@ -52,15 +52,19 @@ async fn not_ready_until_the_catalog_is_prepared() {
         get(app.clone(), "/v1/catalog").await.0,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    // metadata is public and available at once
+    // metadata is public and available at once; the hint comes with preparation
     assert_eq!(
         get(app.clone(), "/v1/catalog/items").await.0,
         StatusCode::OK
     );
+    assert_eq!(
+        get(app.clone(), "/v1/catalog/hint").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 
     state.catalogs.prepare_all().unwrap();
     assert_eq!(get(app.clone(), "/readyz").await.0, StatusCode::OK);
-    let (status, body) = get(app, "/v1/catalog").await;
+    let (status, body) = get(app.clone(), "/v1/catalog").await;
     assert_eq!(status, StatusCode::OK);
     let manifest: Manifest = serde_json::from_slice(&body).unwrap();
     assert_eq!(manifest.item_count, 300);
@@ -75,6 +79,66 @@ async fn not_ready_until_the_catalog_is_prepared() {
     );
     assert_eq!(manifest.topics.len(), 16);
     assert!(manifest.noise.log2_failure_per_score <= -64.0);
+    // the hint: the size the manifest announces, for this content version, under both routes
+    let reference = state.catalogs.default_catalog().reference.clone();
+    let (status, hint) = get(app.clone(), "/v1/catalog/hint").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(hint.len(), manifest.hint_bytes);
+    let decoded = veilrank_core::wire::decode_hint(&V1_128, &reference, 300, &hint).unwrap();
+    assert_eq!(decoded.items(), 300);
+    assert_eq!(get(app, "/v1/catalogs/demo/hint").await.1, hint);
+}
+
+/// A stored profile in the wire format before public masks (version 1) gets 409
+/// `profile_incompatible`, which tells its owner to replace it, not 400 as if the request were bad.
+#[tokio::test]
+async fn a_profile_stored_in_an_earlier_wire_format_is_incompatible() {
+    use veilrank_server::store::ProfileId;
+    use veilrank_server::token::AccessToken;
+    let state = state(50);
+    state.catalogs.prepare_all().unwrap();
+    let app = router(state.clone(), Duration::from_secs(5));
+    let key = veilrank_core::SecretKey::generate(&V1_128).unwrap();
+    let reference = state.catalogs.default_catalog().reference.clone();
+    let query = veilrank_core::Query::encrypt(&key, &[3i8; demo::DIM]).unwrap();
+    let body = veilrank_core::wire::encode_query(&V1_128, &reference, &query).unwrap();
+    let created = app
+        .clone()
+        .oneshot(
+            Request::post("/v1/profiles")
+                .header("content-type", "application/octet-stream")
+                .body(Body::from(body.clone()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: veilrank_core::api::ProfileCreated =
+        serde_json::from_slice(&created.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let id = ProfileId::parse(&created.profile.id).unwrap();
+    let token = AccessToken::parse(&created.token).unwrap();
+
+    // the same message as format 1 would have carried it, sealed as the server seals content
+    let mut old = body;
+    old[4..6].copy_from_slice(&1u16.to_le_bytes());
+    let (meta, _) = state.store.get(&id).unwrap().unwrap();
+    let sealed = token.seal(&id, &old).unwrap();
+    assert!(state.store.replace(&id, &meta, &sealed).unwrap());
+
+    let scored = app
+        .oneshot(
+            Request::post(format!("/v1/profiles/{}/score", created.profile.id))
+                .header("authorization", format!("Bearer {}", created.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scored.status(), StatusCode::CONFLICT);
+    let body = scored.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("profile_incompatible"), "{text}");
+    assert!(text.contains("wire format 1"), "{text}");
 }
 
 #[test]
