@@ -608,7 +608,7 @@ impl Client {
             .hint
             .get_or_try_init(|| async {
                 let limit = wire::hint_size_limit(&V1_128, view.manifest.item_count);
-                let response = self
+                let mut response = self
                     .http
                     .get(format!("{}/hint", self.catalog_path))
                     .send()
@@ -616,14 +616,19 @@ impl Client {
                 if !response.status().is_success() {
                     return Err(server_error(response).await);
                 }
-                if response.content_length().is_some_and(|n| n > limit as u64) {
-                    return Err(veilrank_core::Error::TooLarge {
-                        found: response.content_length().unwrap_or_default() as usize,
-                        limit,
+                // read under the limit whatever the headers say: a hostile server gets an error
+                // after at most `limit` bytes, not the client's memory
+                let mut bytes = Vec::new();
+                while let Some(chunk) = response.chunk().await? {
+                    if bytes.len() + chunk.len() > limit {
+                        return Err(veilrank_core::Error::TooLarge {
+                            found: bytes.len() + chunk.len(),
+                            limit,
+                        }
+                        .into());
                     }
-                    .into());
+                    bytes.extend_from_slice(&chunk);
                 }
-                let bytes = response.bytes().await?;
                 fetched = bytes.len();
                 let (catalog, items) = (view.catalog.clone(), view.manifest.item_count);
                 let hint = blocking(move || {

@@ -4,9 +4,9 @@
 //! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
 //! noise analysis picked. A query's result for block b is `R_b = sum_i B_i * V_{b,i}` over its
 //! ciphertexts' bodies; with the catalog's hint `H_b` (the same sum over the public masks,
-//! [`crate::hint`]), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j. 7 bytes per item-feature under the IFMA kernel (8
-//! otherwise, [`crate::store`]), laid out in superblocks of a few blocks (see [`kernel`]) so
-//! that scoring streams it in order.
+//! [`crate::hint`]), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j.
+//! 7 bytes per item-feature under the IFMA kernel (8 otherwise, [`crate::store`]), laid out in
+//! superblocks of a few blocks (see [`kernel`]) so that scoring streams it in order.
 
 use rayon::prelude::*;
 
@@ -156,7 +156,7 @@ impl PreparedCatalog {
             superblock,
             switch: ResponseSwitch::new(plan.prime, plan.response_bits),
             store,
-            hint: Hint::try_new(params, plan.prime, dim, items, vec![0; blocks * n])?,
+            hint: Hint::pending(plan.prime, dim, items),
         };
         catalog.hint = catalog.compute_hint()?;
         Ok(catalog)

@@ -121,6 +121,20 @@ impl Hint {
         })
     }
 
+    /// A hint with no values yet, for `PreparedCatalog::prepare` to replace with the computed
+    /// one before the catalog is returned (its pass needs the catalog): no digest computed for
+    /// nothing.
+    pub(crate) fn pending(prime: ServerPrime, dim: usize, items: usize) -> Self {
+        Self {
+            prime,
+            dim,
+            items,
+            n: 0,
+            values: Vec::new(),
+            id: HintId([0; 16]),
+        }
+    }
+
     fn digest(prime: ServerPrime, dim: usize, items: usize, values: &[u64]) -> HintId {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"veilrank-hint-v1");
@@ -184,6 +198,14 @@ impl Hint {
         params.check_dim(dim)?;
         let count = items.div_ceil(params.polynomial_size) * params.polynomial_size;
         let bits = Self::value_bytes(prime) as u32 * 8;
+        // before unpacking allocates `count` values: `items` came from the network
+        let expected = bitpack::packed_len(count, bits);
+        if message.values.len() != expected {
+            return Err(Error::Malformed(format!(
+                "the hint's values are {} bytes, {items} items need {expected}",
+                message.values.len()
+            )));
+        }
         let values = bitpack::unpack(&message.values, bits, count)?;
         Self::try_new(params, prime, dim, items, values)
     }
@@ -244,5 +266,14 @@ mod tests {
             .to_message();
         message.modulus = 12289;
         assert!(Hint::from_message(&V1_128, message).is_err());
+        // a huge item count with few bytes is an error, not a huge allocation
+        let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
+            .unwrap()
+            .to_message();
+        message.items = u32::MAX;
+        assert!(matches!(
+            Hint::from_message(&V1_128, message),
+            Err(Error::Malformed(m)) if m.contains("items need")
+        ));
     }
 }

@@ -27,10 +27,9 @@ pub struct ServedCatalog {
     /// Named directions clients may build preferences from.
     pub topics: Vec<Topic>,
     quantized: Vec<i8>,
-    prepared: OnceLock<PreparedCatalog>,
-    /// The prepared catalog's hint as a wire message, encoded once: every client downloads it
-    /// once per content version.
-    hint: OnceLock<axum::body::Bytes>,
+    /// The prepared form, with its hint encoded once as a wire message (every client downloads
+    /// it once per content version): set together, so a ready catalog always has its hint.
+    prepared: OnceLock<(PreparedCatalog, axum::body::Bytes)>,
 }
 
 impl ServedCatalog {
@@ -81,7 +80,6 @@ impl ServedCatalog {
             topics: raw.topics,
             quantized,
             prepared: OnceLock::new(),
-            hint: OnceLock::new(),
         })
     }
 
@@ -95,7 +93,7 @@ impl ServedCatalog {
         &self,
         report: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<&PreparedCatalog> {
-        if let Some(prepared) = self.prepared.get() {
+        if let Some(prepared) = self.prepared() {
             return Ok(prepared);
         }
         // a log line per tenth done, for catalogs large enough to take a while
@@ -127,20 +125,20 @@ impl ServedCatalog {
                 source,
             },
         )?;
-        // the hint first: a catalog is ready (`prepared` set) with its hint
-        let _ = self.hint.set(axum::body::Bytes::from(hint));
-        Ok(self.prepared.get_or_init(|| prepared))
+        let (prepared, _) = self
+            .prepared
+            .get_or_init(|| (prepared, axum::body::Bytes::from(hint)));
+        Ok(prepared)
     }
 
     /// The encoded hint, once prepared.
     pub fn hint(&self) -> Option<axum::body::Bytes> {
-        self.prepared.get()?;
-        self.hint.get().cloned()
+        self.prepared.get().map(|(_, hint)| hint.clone())
     }
 
     /// The prepared form, once ready.
     pub fn prepared(&self) -> Option<&PreparedCatalog> {
-        self.prepared.get()
+        self.prepared.get().map(|(prepared, _)| prepared)
     }
 
     /// The quantized vectors, item-major (public data: the catalog is public).
