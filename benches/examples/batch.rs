@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used)]
 use std::time::Instant;
 use veilrank_bench::{pool, random_i8};
-use veilrank_core::{PreparedCatalog, Query, SecretKey, V1_128};
+use veilrank_core::{Query, SecretKey, V1_128};
+use veilrank_engine::{ExpandedQuery, PreparedCatalog};
 
 fn main() {
     let items: usize = std::env::args()
@@ -29,10 +30,8 @@ fn main() {
     let prime = catalog.noise_plan().prime;
     let qs: Vec<_> = (0..batch)
         .map(|i| {
-            Query::encrypt(&key, &random_i8(2 + i as u64, dim))
-                .unwrap()
-                .expand(&V1_128, dim, prime)
-                .unwrap()
+            let query = Query::encrypt(&key, &random_i8(2 + i as u64, dim)).unwrap();
+            ExpandedQuery::expand(&query, &V1_128, dim, prime).unwrap()
         })
         .collect();
     let refs: Vec<_> = if shared {

@@ -12,7 +12,7 @@ use veilrank_core::plain;
 /// one (eight times larger) does. Also checks the result against the oracle once.
 pub fn plaintext_cold(catalog: &[i8], dim: usize, query: &[i8], runs: usize) -> Duration {
     let evict = vec![1u64; (2 * crate::system::last_level_cache_bytes() / 8).min(256 << 20)];
-    let fast = plain::scores_fast(catalog, dim, query);
+    let fast = veilrank_engine::baseline::scores(catalog, dim, query);
     assert_eq!(
         fast,
         plain::scores(catalog, dim, query),
@@ -22,7 +22,7 @@ pub fn plaintext_cold(catalog: &[i8], dim: usize, query: &[i8], runs: usize) -> 
         .map(|_| {
             std::hint::black_box(evict.iter().fold(0u64, |a, &x| a ^ x));
             let started = Instant::now();
-            std::hint::black_box(plain::scores_fast(catalog, dim, query));
+            std::hint::black_box(veilrank_engine::baseline::scores(catalog, dim, query));
             started.elapsed()
         })
         .collect();

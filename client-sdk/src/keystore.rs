@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use veilrank_core::{SecretKey, V1_128};
 use zeroize::Zeroizing;
 
-use crate::client::Profile;
 use crate::error::{ClientError, Result};
+use crate::profile::Profile;
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {
     move |source| ClientError::Io {

@@ -1,6 +1,10 @@
 //! veilrank's client SDK: the app keeps the secret key, encrypts the user's preferences, and
 //! decrypts and ranks the scores the server computed without seeing them.
 //!
+//! Two layers: [`Session`], sans-IO (bytes in, bytes out, no runtime: what the web SDK and the
+//! mobile bindings build on), and with the default feature `http`, [`Client`], which speaks
+//! HTTP to a veilrank server over it.
+//!
 //! ```no_run
 //! # async fn run() -> veilrank_client::Result<()> {
 //! use std::sync::Arc;
@@ -14,13 +18,20 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client;
 mod error;
+#[cfg(feature = "http")]
+mod http;
 pub mod keystore;
+mod profile;
+mod session;
 
-pub use client::{
-    Client, ConnectOptions, EncryptedQuery, EncryptedScores, Profile, RankedItem, Recommendations,
-    Report, Scores, ServerTiming,
-};
 pub use error::{ClientError, Result};
+#[cfg(feature = "http")]
+pub use http::client::{
+    Client, ConnectOptions, EncryptedQuery, EncryptedScores, Recommendations, Scores,
+};
+#[cfg(feature = "http")]
+pub use http::report::{Report, ServerTiming};
+pub use profile::Profile;
+pub use session::{QueryBytes, RankedItem, Session};
 pub use veilrank_core::SecretKey;

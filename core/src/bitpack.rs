@@ -94,6 +94,8 @@ fn pack_bits(values: &[u64], bits: u32, out: &mut [u8]) {
 /// Unpacks exactly `count` values of `bits` bits; the byte length must be exact and the padding
 /// bits zero, so one message has one encoding.
 pub fn unpack(bytes: &[u8], bits: u32, count: usize) -> Result<Vec<u64>> {
+    // the count may come from the network: the bytes must be there before it is allocated
+    check_len(bytes, bits, count)?;
     let mut out = vec![0u64; count];
     unpack_into(bytes, bits, &mut out)?;
     Ok(out)
@@ -101,19 +103,7 @@ pub fn unpack(bytes: &[u8], bits: u32, count: usize) -> Result<Vec<u64>> {
 
 /// [`unpack`] into `out`, which receives exactly `out.len()` values.
 pub fn unpack_into(bytes: &[u8], bits: u32, out: &mut [u64]) -> Result<()> {
-    if !(1..=64).contains(&bits) {
-        return Err(Error::Malformed(format!(
-            "bit width {bits} is not in 1..=64"
-        )));
-    }
-    let count = out.len();
-    let expected = packed_len(count, bits);
-    if bytes.len() != expected {
-        return Err(Error::Malformed(format!(
-            "packed data is {} bytes, expected {expected} for {count} values of {bits} bits",
-            bytes.len()
-        )));
-    }
+    check_len(bytes, bits, out.len())?;
     let mask = low_mask(bits);
     if bits.is_multiple_of(8) {
         // whole bytes (48-bit query bodies): each value is its own little-endian bytes
@@ -145,6 +135,23 @@ pub fn unpack_into(bytes: &[u8], bits: u32, out: &mut [u64]) -> Result<()> {
     }
     if acc != 0 {
         return Err(Error::Malformed("non-zero padding bits".into()));
+    }
+    Ok(())
+}
+
+/// Checks the width and that `bytes` holds exactly `count` values of it.
+fn check_len(bytes: &[u8], bits: u32, count: usize) -> Result<()> {
+    if !(1..=64).contains(&bits) {
+        return Err(Error::Malformed(format!(
+            "bit width {bits} is not in 1..=64"
+        )));
+    }
+    let expected = (count as u128 * u128::from(bits)).div_ceil(8);
+    if bytes.len() as u128 != expected {
+        return Err(Error::Malformed(format!(
+            "packed data is {} bytes, expected {expected} for {count} values of {bits} bits",
+            bytes.len()
+        )));
     }
     Ok(())
 }
@@ -205,6 +212,13 @@ mod tests {
             prop_assert!(unpack(&longer, bits, count).is_err());
             prop_assert!(unpack(&packed[..packed.len() - 1], bits, count).is_err());
         }
+    }
+
+    #[test]
+    fn a_huge_count_is_an_error_before_any_allocation() {
+        // would be a 2^64-byte allocation if the length were checked after it
+        assert!(unpack(&[0u8; 8], 64, usize::MAX).is_err());
+        assert!(unpack(&[0u8; 8], 24, 1 << 60).is_err());
     }
 
     #[test]

@@ -19,9 +19,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::bitpack;
-use crate::mask;
 use crate::ntt::{switch_from_native, ServerPrime};
 use crate::params::ParameterSet;
+use crate::stream;
 use crate::{Error, Result};
 
 /// blake3's key-derivation context of the public mask seeds (a fixed, unique string).
@@ -29,7 +29,7 @@ const PUBLIC_MASK_CONTEXT: &str = "veilrank 2026-11-23 public ciphertext masks v
 
 /// The seed of feature `feature`'s public mask: the same for every user and query of the
 /// parameter set, so the server can compute the hint before any query arrives.
-pub(crate) fn public_seed(params: &ParameterSet, feature: usize) -> u128 {
+pub fn public_seed(params: &ParameterSet, feature: usize) -> u128 {
     let mut input = params.fingerprint().0.to_vec();
     input.extend_from_slice(&(feature as u64).to_le_bytes());
     let digest = blake3::derive_key(PUBLIC_MASK_CONTEXT, &input);
@@ -39,14 +39,15 @@ pub(crate) fn public_seed(params: &ParameterSet, feature: usize) -> u128 {
 }
 
 /// The public masks of features `0 .. dim` as the server computes with them: switched to
-/// `prime` and forward-transformed, feature-major (`dim * N` values).
-pub(crate) fn public_masks(params: &ParameterSet, dim: usize, prime: ServerPrime) -> Vec<u64> {
+/// `prime` and forward-transformed, feature-major (`dim * N` values). The server's hint is
+/// `H_b = sum_i A_i V_{b,i}` over these.
+pub fn public_masks(params: &ParameterSet, dim: usize, prime: ServerPrime) -> Vec<u64> {
     let n = params.polynomial_size;
     let q = prime.modulus();
     let plan = prime.plan();
     let mut masks = vec![0u64; dim * n];
     masks.par_chunks_mut(n).enumerate().for_each(|(i, mask)| {
-        mask::fill_with(public_seed(params, i), mask, |m| switch_from_native(m, q));
+        stream::fill_words_with(public_seed(params, i), mask, |m| switch_from_native(m, q));
         plan.fwd(mask);
     });
     masks
@@ -87,9 +88,9 @@ pub(crate) struct HintMessage {
 }
 
 impl Hint {
-    /// A hint of `values` (block-major, each below the prime) for a catalog of `items` items of
-    /// dimension `dim`.
-    pub(crate) fn try_new(
+    /// A hint of `values` (`H_b` in the transform domain, block-major, each below the prime) for
+    /// a catalog of `items` items of dimension `dim`.
+    pub fn try_new(
         params: &ParameterSet,
         prime: ServerPrime,
         dim: usize,
@@ -119,20 +120,6 @@ impl Hint {
             values,
             id,
         })
-    }
-
-    /// A hint with no values yet, for `PreparedCatalog::prepare` to replace with the computed
-    /// one before the catalog is returned (its pass needs the catalog): no digest computed for
-    /// nothing.
-    pub(crate) fn pending(prime: ServerPrime, dim: usize, items: usize) -> Self {
-        Self {
-            prime,
-            dim,
-            items,
-            n: 0,
-            values: Vec::new(),
-            id: HintId([0; 16]),
-        }
     }
 
     fn digest(prime: ServerPrime, dim: usize, items: usize, values: &[u64]) -> HintId {
@@ -171,7 +158,7 @@ impl Hint {
     }
 
     /// `H_b` in the transform domain.
-    pub(crate) fn block(&self, b: usize) -> &[u64] {
+    pub fn block(&self, b: usize) -> &[u64] {
         &self.values[b * self.n..][..self.n]
     }
 

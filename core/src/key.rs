@@ -45,7 +45,8 @@ pub(crate) struct QuerySecret {
 }
 
 impl QuerySecret {
-    /// The tfhe key, for encryption.
+    /// The tfhe key, for tests that pin encryption to tfhe's own.
+    #[cfg(test)]
     pub(crate) fn tfhe_key(&self) -> &GlweSecretKeyOwned<u64> {
         &self.key
     }

@@ -1,13 +1,14 @@
 #![doc = include_str!("../README.md")]
+// The client's half of the scheme runs on phones and in browsers: no unsafe code, no
+// CPU-specific code (the server's engine, `veilrank-engine`, has both).
+#![forbid(unsafe_code)]
 
 pub mod api;
 pub mod bitpack;
-pub mod catalog;
+pub mod encrypt;
 mod error;
 pub mod hint;
-mod kernel;
 pub mod key;
-mod mask;
 pub mod noise;
 pub mod ntt;
 pub mod params;
@@ -15,16 +16,17 @@ pub mod plain;
 pub mod quantize;
 pub mod query;
 pub mod rank;
+pub mod reference;
 pub mod response;
-mod store;
-mod switch;
+mod stream;
 pub mod wire;
 
-pub use catalog::PreparedCatalog;
+pub use encrypt::Encryptor;
 pub use error::{Error, Result};
 pub use hint::Hint;
 pub use key::SecretKey;
 pub use params::{ParameterSet, V1_128};
 pub use query::Query;
+pub use reference::ReferenceCatalog;
 pub use response::Response;
 pub use wire::{CatalogRef, ContentVersion};

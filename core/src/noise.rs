@@ -36,11 +36,15 @@
 use crate::ntt::{ServerPrime, SERVER_PRIMES};
 use crate::params::{ParameterSet, VALUE_BOUND};
 use crate::response::MAX_RESPONSE_BITS;
-use crate::switch::EXTRA_ROUNDING;
 use crate::{Error, Result};
 
 /// Target: log2 of the largest acceptable failure probability per score.
 pub const TARGET_LOG2_FAILURE: f64 = -64.0;
+
+/// Largest deviation of a server's response switch from exact rounding, in units of the
+/// response's last bit, beyond the 1/2 of rounding itself: the analysis allows this much, and a
+/// server's vector switch must stay within it (`veilrank-engine` tests that its switch does).
+pub const EXTRA_ROUNDING: f64 = 1.0 / 1024.0;
 
 /// Safety factor on the key-dependent variance terms (see the module docs).
 const KEY_FACTOR: f64 = 2.0;
@@ -87,6 +91,32 @@ impl CatalogNoiseStats {
             dc_sq += dc * dc;
         }
         Self { sum_sq, dc_sq }
+    }
+
+    /// The worst block of a quantized catalog (`values`: `items * dim`, item-major), blocks
+    /// measured in parallel: what [`choose`] needs.
+    pub fn of_catalog(params: &ParameterSet, dim: usize, values: &[i8]) -> Self {
+        use rayon::prelude::*;
+        let n = params.polynomial_size;
+        let items = values.len() / dim.max(1);
+        (0..items.div_ceil(n))
+            .into_par_iter()
+            .map(|b| {
+                (0..dim)
+                    .map(|i| {
+                        // zero past the last item, as the catalog's polynomials are
+                        Self::of_polynomial((0..n).map(move |j| {
+                            let item = b * n + j;
+                            if item < items {
+                                values[item * dim + i]
+                            } else {
+                                0
+                            }
+                        }))
+                    })
+                    .fold(Self::ZERO, Self::plus)
+            })
+            .reduce(|| Self::ZERO, Self::max)
     }
 
     /// Component-wise sum (the features of one block add up).

@@ -25,7 +25,7 @@ pub enum ServerPrime {
 pub const SERVER_PRIMES: [ServerPrime; 2] = [ServerPrime::Ifma50, ServerPrime::Wide62];
 
 /// Polynomial size of every plan: the parameter set's N.
-pub(crate) const N: usize = 2048;
+const N: usize = 2048;
 
 impl ServerPrime {
     /// The modulus.
@@ -68,7 +68,7 @@ impl ServerPrime {
 
 /// Rounds `x / 2^64` to the nearest multiple of `1 / q`: the modulus switch 2^64 -> q.
 #[inline]
-pub(crate) fn switch_from_native(x: u64, q: u64) -> u64 {
+pub fn switch_from_native(x: u64, q: u64) -> u64 {
     let y = ((x as u128 * q as u128 + (1u128 << 63)) >> 64) as u64;
     if y == q {
         0
@@ -79,7 +79,7 @@ pub(crate) fn switch_from_native(x: u64, q: u64) -> u64 {
 
 /// A signed small integer as an element of Z_q.
 #[inline]
-pub(crate) fn from_signed(v: i64, q: u64) -> u64 {
+pub fn from_signed(v: i64, q: u64) -> u64 {
     if v < 0 {
         q - v.unsigned_abs()
     } else {

@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::{Error, ParameterSet, PreparedCatalog, Query, SecretKey, V1_128};
+use veilrank_core::{Error, ParameterSet, Query, ReferenceCatalog, SecretKey, V1_128};
 
 fn catalog_ref() -> CatalogRef {
     CatalogRef {
@@ -27,7 +27,7 @@ fn query_and_response_round_trip() {
     let back = wire::decode_query(&V1_128, &catalog_ref(), 3, &bytes).unwrap();
     assert_eq!(back, query);
 
-    let catalog = PreparedCatalog::prepare(&V1_128, 3, &[1i8; 3 * 2050]).unwrap();
+    let catalog = ReferenceCatalog::prepare(&V1_128, 3, &[1i8; 3 * 2050]).unwrap();
     let response = catalog.score(&back).unwrap();
     let bytes = wire::encode_response(&V1_128, &catalog_ref(), &response).unwrap();
     assert!(bytes.len() <= wire::response_size_limit(&V1_128, 2050));
@@ -46,7 +46,7 @@ fn query_and_response_round_trip() {
 
 #[test]
 fn bad_hints_are_errors() {
-    let catalog = PreparedCatalog::prepare(&V1_128, 3, &[1i8; 3 * 2050]).unwrap();
+    let catalog = ReferenceCatalog::prepare(&V1_128, 3, &[1i8; 3 * 2050]).unwrap();
     let bytes = wire::encode_hint(&V1_128, &catalog_ref(), catalog.hint()).unwrap();
     let decode = |bytes: &[u8], catalog: &CatalogRef, items| {
         wire::decode_hint(&V1_128, catalog, items, bytes)
@@ -85,7 +85,7 @@ fn response_parts_are_the_encoded_response_split() {
     let key = SecretKey::generate(&V1_128).unwrap();
     // 1, 2 and 3 blocks, the last one partial or full
     for items in [5usize, 2048, 2049, 3 * 2048] {
-        let catalog = PreparedCatalog::prepare(&V1_128, 2, &vec![3i8; 2 * items]).unwrap();
+        let catalog = ReferenceCatalog::prepare(&V1_128, 2, &vec![3i8; 2 * items]).unwrap();
         let response = catalog.score(&small_query(&key, 2)).unwrap();
         let whole = wire::encode_response(&V1_128, &catalog_ref(), &response).unwrap();
         let blocks = response.blocks.len();
@@ -176,7 +176,7 @@ fn every_header_mismatch_has_its_own_error() {
 #[test]
 fn responses_insist_on_the_content_version_and_headers_can_be_peeked() {
     let key = SecretKey::generate(&V1_128).unwrap();
-    let catalog = PreparedCatalog::prepare(&V1_128, 2, &[1i8; 2 * 5]).unwrap();
+    let catalog = ReferenceCatalog::prepare(&V1_128, 2, &[1i8; 2 * 5]).unwrap();
     let response = catalog.score(&small_query(&key, 2)).unwrap();
     let bytes = wire::encode_response(&V1_128, &catalog_ref(), &response).unwrap();
     let other_version = CatalogRef {

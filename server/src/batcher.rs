@@ -4,7 +4,7 @@
 //! and the arithmetic per query is small next to that. One worker thread takes every query that
 //! is waiting when it becomes free (up to `max_batch`), expands them in parallel, scores those
 //! of the same catalog version together
-//! ([`PreparedCatalog::score_batch`](veilrank_core::PreparedCatalog::score_batch)) on the rayon
+//! ([`PreparedCatalog::score_batch`](veilrank_engine::PreparedCatalog::score_batch)) on the rayon
 //! pool, and answers each. Nothing waits on purpose: a query that arrives at an idle server is
 //! scored at once, alone; batches form only while the server is busy, which is when they pay.
 //! Each response depends on its own query only.
@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use axum::http::StatusCode;
 use rayon::prelude::*;
 use tokio::sync::oneshot;
-use veilrank_core::query::ExpandedQuery;
 use veilrank_core::{wire, Query};
+use veilrank_engine::ExpandedQuery;
 
 use crate::body::Parts;
 use crate::catalog::ServedCatalog;
@@ -205,7 +205,7 @@ fn run(catalog: &ServedCatalog, jobs: Vec<Job>, metrics: &Metrics) {
     let prime = prepared.noise_plan().prime;
     let expanded: Vec<_> = jobs
         .par_iter()
-        .map(|j| j.query.expand(&catalog.params, catalog.dim, prime))
+        .map(|j| ExpandedQuery::expand(&j.query, &catalog.params, catalog.dim, prime))
         .collect();
     let expand = started.elapsed();
     // a query that does not expand gets its error; the others go on

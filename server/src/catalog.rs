@@ -5,7 +5,8 @@ use std::sync::OnceLock;
 
 use veilrank_core::quantize::{quantize_with_scale, scale_for};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::{ParameterSet, PreparedCatalog};
+use veilrank_core::ParameterSet;
+use veilrank_engine::PreparedCatalog;
 
 use veilrank_core::api::{ItemInfo, Topic};
 

@@ -1,4 +1,5 @@
-//! The scheme end to end, without the network: every decrypted score equals the plaintext score.
+//! The engine end to end, without the network: every decrypted score equals the plaintext score,
+//! on whichever kernel this CPU selects, and the engine computes what the reference computes.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -7,7 +8,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::ntt::ServerPrime;
-use veilrank_core::{plain, PreparedCatalog, Query, SecretKey, V1_128};
+use veilrank_core::{plain, Query, ReferenceCatalog, SecretKey, V1_128};
+use veilrank_engine::{ExpandedQuery, PreparedCatalog};
 
 fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<i8> {
     (0..len).map(|_| rng.random_range(-127i8..=127)).collect()
@@ -198,7 +200,7 @@ fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
             .collect();
         let expanded: Vec<_> = queries
             .iter()
-            .map(|q| q.expand(&V1_128, dim, prime).unwrap())
+            .map(|q| ExpandedQuery::expand(q, &V1_128, dim, prime).unwrap())
             .collect();
         let responses = catalog
             .score_batch(&expanded.iter().collect::<Vec<_>>())
@@ -250,10 +252,8 @@ fn every_batch_size_pairs_queries_correctly() {
     let expanded: Vec<_> = vectors
         .iter()
         .map(|v| {
-            Query::encrypt(&key, v)
-                .unwrap()
-                .expand(&V1_128, dim, prime)
-                .unwrap()
+            let query = Query::encrypt(&key, v).unwrap();
+            ExpandedQuery::expand(&query, &V1_128, dim, prime).unwrap()
         })
         .collect();
     for batch in 1..=vectors.len() {
@@ -327,4 +327,44 @@ fn a_response_needs_its_own_catalogs_hint() {
         response.decrypt(&key, replaced.hint(), items),
         Err(veilrank_core::Error::HintMismatch { .. })
     ));
+}
+
+/// The engine's hint is the reference's, value for value (both exact mod q in the transform
+/// domain), and both choose the same prime and width: what a client decrypts does not depend
+/// on which server computed it.
+#[test]
+fn the_engine_computes_what_the_reference_computes() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let n = V1_128.polynomial_size;
+    for (dim, items) in [(3, 2 * n + 7), (64, n + 1), (200, 40)] {
+        let values = random_values(&mut rng, dim * items);
+        let engine = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+        let reference = ReferenceCatalog::prepare(&V1_128, dim, &values).unwrap();
+        assert_eq!(engine.noise_plan(), reference.noise_plan(), "dim {dim}");
+        assert_eq!(engine.hint(), reference.hint(), "dim {dim}");
+        let key = SecretKey::generate(&V1_128).unwrap();
+        let query = Query::encrypt(&key, &random_values(&mut rng, dim)).unwrap();
+        let (a, b) = (
+            engine.score(&query).unwrap(),
+            reference.score(&query).unwrap(),
+        );
+        assert_eq!(
+            a.decrypt(&key, engine.hint(), items).unwrap(),
+            b.decrypt(&key, reference.hint(), items).unwrap()
+        );
+    }
+}
+
+/// Which kernel these tests ran on, where a reader of the test output sees it.
+#[test]
+fn report_the_kernel_in_use() {
+    use std::io::Write;
+    let catalog = PreparedCatalog::prepare(&V1_128, 4, &[1i8; 40]).unwrap();
+    let _ = writeln!(
+        std::io::stderr(),
+        "engine kernel on this CPU: {} (prime {})",
+        catalog.kernel_name(),
+        catalog.noise_plan().prime.name()
+    );
+    assert!(["ifma", "portable"].contains(&catalog.kernel_name()));
 }

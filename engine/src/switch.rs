@@ -7,20 +7,12 @@
 //! it computes `r = floor(x m / 2^52)` with `m = round(2^(52 + w + s) / q) < 2^52`, `s = 50 - w`
 //! guard bits, then rounds `r` to `w` bits. `r` is within `1.34` of `x 2^(w+s) / q`, so the
 //! result is within `1/2 + 1.34 2^-s <= 1/2 + 2^-10` of the exact quotient; the noise analysis
-//! counts that extra `2^-10` ([`crate::noise`]). Elsewhere a scalar 64 x 64 -> 128-bit
+//! counts that extra `2^-10` (`veilrank_core::noise::EXTRA_ROUNDING`). Elsewhere a scalar 64 x 64 -> 128-bit
 //! multiplication within `2^-24` of the quotient.
 
-// The vector path is a function with IFMA enabled, called once the CPU is known to have it.
-#![allow(unsafe_code)]
-
-use pulp::cast;
-
-use crate::kernel::Ifma;
-use crate::ntt::ServerPrime;
-
-/// Largest deviation of the switch from exact rounding, in units of the response's last bit,
-/// beyond the 1/2 of rounding itself.
-pub(crate) const EXTRA_ROUNDING: f64 = 1.0 / 1024.0;
+#[cfg(target_arch = "x86_64")]
+use crate::ifma::{self, Ifma};
+use veilrank_core::ntt::ServerPrime;
 
 /// The switch `Z_q -> Z_(2^w)` for one prime and width.
 #[derive(Clone, Copy, Debug)]
@@ -29,11 +21,13 @@ pub(crate) struct ResponseSwitch {
     bits: u32,
     /// `round(2^(74 + w) / q)`: the scalar path's multiplier (`< 2^63` for `w <= 39`, `q > 2^50`).
     scalar: u64,
-    /// The IFMA path, where the prime allows it.
+    /// The IFMA path, where the prime and the CPU allow it.
+    #[cfg(target_arch = "x86_64")]
     vector: Option<(Ifma, VectorSwitch)>,
 }
 
 /// The IFMA path's constants.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 struct VectorSwitch {
     /// `round(2^(52 + w + s) / q)`.
@@ -50,38 +44,46 @@ impl ResponseSwitch {
             let q = u128::from(q);
             (((1u128 << shift) + q / 2) / q) as u64
         };
-        let s = 50u32.saturating_sub(bits);
-        let vector = (q < 1 << 52 && q > 1 << 50 && s >= 10)
-            .then(Ifma::try_new)
-            .flatten()
-            .map(|simd| {
-                (
-                    simd,
-                    VectorSwitch {
-                        m: quotient(52 + bits + s),
-                        s,
-                    },
-                )
-            });
+        #[cfg(target_arch = "x86_64")]
+        let vector = {
+            let s = 50u32.saturating_sub(bits);
+            (q < 1 << 52 && q > 1 << 50 && s >= 10)
+                .then(Ifma::try_new)
+                .flatten()
+                .map(|simd| {
+                    (
+                        simd,
+                        VectorSwitch {
+                            m: quotient(52 + bits + s),
+                            s,
+                        },
+                    )
+                })
+        };
         Self {
             q,
             bits,
             scalar: quotient(74 + bits),
+            #[cfg(target_arch = "x86_64")]
             vector,
         }
     }
 
+    /// The width switched to.
+    pub(crate) fn bits(&self) -> u32 {
+        self.bits
+    }
+
     /// Switches `values` (each below `4q`) in place.
     pub(crate) fn apply(&self, values: &mut [u64]) {
-        match self.vector {
-            Some((_, v)) => {
-                let (vectors, tail) = pulp::as_arrays_mut::<8, _>(values);
-                // SAFETY: the `Ifma` token proves the CPU has the features.
-                unsafe { self.apply_vector(v, vectors) };
-                self.apply_scalar(tail);
-            }
-            None => self.apply_scalar(values),
+        #[cfg(target_arch = "x86_64")]
+        if let Some((simd, v)) = self.vector {
+            let (vectors, tail) = pulp::as_arrays_mut::<8, _>(values);
+            ifma::switch(simd, self.q, self.bits, v.m, v.s, vectors);
+            self.apply_scalar(tail);
+            return;
         }
+        self.apply_scalar(values);
     }
 
     fn apply_scalar(&self, values: &mut [u64]) {
@@ -91,31 +93,13 @@ impl ResponseSwitch {
             *x = ((product + (1 << 73)) >> 74) as u64 & mask;
         }
     }
-
-    #[target_feature(enable = "avx512f,avx512ifma")]
-    fn apply_vector(&self, v: VectorSwitch, values: &mut [[u64; 8]]) {
-        use core::arch::x86_64::*;
-        let splat = |x: u64| _mm512_set1_epi64(x as i64);
-        let (q, two_q, m) = (splat(self.q), splat(2 * self.q), splat(v.m));
-        let half = splat(1 << (v.s - 1));
-        let mask = splat((1u64 << self.bits) - 1);
-        let zero = _mm512_setzero_si512();
-        for lanes in values {
-            let x: __m512i = cast(*lanes);
-            // below q, then below 2^52 as IFMA requires
-            let x = _mm512_min_epu64(x, _mm512_sub_epi64(x, two_q));
-            let x = _mm512_min_epu64(x, _mm512_sub_epi64(x, q));
-            let r = _mm512_madd52hi_epu64(zero, x, m);
-            let r = _mm512_srlv_epi64(_mm512_add_epi64(r, half), splat(u64::from(v.s)));
-            *lanes = cast(_mm512_and_si512(r, mask));
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use veilrank_core::noise::EXTRA_ROUNDING;
 
     /// `x 2^w / q` exactly, as a rational compared with the switched value.
     fn deviation(x: u64, q: u64, bits: u32, got: u64) -> f64 {
@@ -131,7 +115,7 @@ mod tests {
             bits in 9u32..=39,
             raw in proptest::collection::vec(any::<u64>(), 1..40),
         ) {
-            for prime in crate::ntt::SERVER_PRIMES {
+            for prime in veilrank_core::ntt::SERVER_PRIMES {
                 let q = prime.modulus();
                 let switch = ResponseSwitch::new(prime, bits);
                 let inputs: Vec<u64> = raw.iter().map(|x| x % q).collect();
@@ -149,7 +133,7 @@ mod tests {
 
     #[test]
     fn unreduced_inputs_switch_like_their_residues() {
-        for prime in crate::ntt::SERVER_PRIMES {
+        for prime in veilrank_core::ntt::SERVER_PRIMES {
             let q = prime.modulus();
             let switch = ResponseSwitch::new(prime, 29);
             let residues: Vec<u64> = (0..64u64)
@@ -167,10 +151,17 @@ mod tests {
         }
     }
 
+    #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_vector_path_is_taken_for_ifma50_where_the_cpu_allows() {
         let switch = ResponseSwitch::new(ServerPrime::Ifma50, 29);
         assert_eq!(switch.vector.is_some(), Ifma::try_new().is_some());
+        if switch.vector.is_none() {
+            crate::kernel::skipped(
+                "every_path_rounds_within_its_bound (vector path)",
+                "AVX-512 IFMA",
+            );
+        }
         assert!(ResponseSwitch::new(ServerPrime::Wide62, 29)
             .vector
             .is_none());

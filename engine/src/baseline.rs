@@ -1,0 +1,85 @@
+//! The plaintext baseline: the same quantized scores as `veilrank_core::plain::scores`, as
+//! fast as this CPU computes them, so that the encrypted path is compared with a worthy
+//! baseline.
+
+use rayon::prelude::*;
+use veilrank_core::plain;
+
+/// The exact i8 dot products of `query` with every row of `matrix` (`items * dim`, item-major),
+/// on the current rayon pool: AVX-512 (widen to i16, `vpmaddwd`, one reduction per item) when
+/// the CPU has it and `dim` is a multiple of 32, else the portable oracle. Same results.
+pub fn scores(matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
+    #[cfg(target_arch = "x86_64")]
+    if dim.is_multiple_of(32) && query.len() == dim {
+        if let Some(simd) = pulp::x86::V4::try_new() {
+            return avx512(simd, matrix, dim, query);
+        }
+    }
+    plain::scores(matrix, dim, query)
+}
+
+/// The kernel [`scores`] uses for `dim` on this CPU.
+#[must_use]
+pub fn kernel_name(dim: usize) -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if dim.is_multiple_of(32) && pulp::x86::V4::try_new().is_some() {
+        return "avx512-vpmaddwd";
+    }
+    let _ = dim;
+    "portable"
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx512(simd: pulp::x86::V4, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
+    use core::arch::x86_64::__m512i;
+    const ROWS: usize = 4096;
+    let widened: Vec<__m512i> = pulp::as_arrays::<32, _>(query)
+        .0
+        .iter()
+        .map(|c| pulp::cast(c.map(i16::from)))
+        .collect();
+    let mut out = vec![0i32; matrix.len() / dim];
+    out.par_chunks_mut(ROWS)
+        .zip(matrix.par_chunks(ROWS * dim))
+        .for_each(|(out, rows)| {
+            simd.vectorize(
+                #[inline(always)]
+                || {
+                    let (f, bw) = (simd.avx512f, simd.avx512bw);
+                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+                        let mut acc = f._mm512_setzero_si512();
+                        for (c, q) in pulp::as_arrays::<32, _>(row).0.iter().zip(&widened) {
+                            let wide = bw._mm512_cvtepi8_epi16(pulp::cast(*c));
+                            acc = f._mm512_add_epi32(acc, bw._mm512_madd_epi16(wide, *q));
+                        }
+                        *o = pulp::cast::<_, [i32; 16]>(acc).iter().sum();
+                    }
+                },
+            )
+        });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_fast_baseline_equals_the_oracle(
+            dim_chunks in 1usize..4,
+            items in 1usize..300,
+            seed in any::<u64>(),
+        ) {
+            for dim in [dim_chunks * 32, dim_chunks * 32 - 1] {
+                let value = |i: usize| {
+                    ((i as u64 ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as u8 as i8
+                };
+                let matrix: Vec<i8> = (0..items * dim).map(value).collect();
+                let query: Vec<i8> = (0..dim).map(|i| value(i + 1_000_000)).collect();
+                prop_assert_eq!(scores(&matrix, dim, &query), plain::scores(&matrix, dim, &query));
+            }
+        }
+    }
+}

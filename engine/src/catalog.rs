@@ -1,0 +1,245 @@
+//! The server's catalog in the transform domain, prepared once, and scoring against it.
+//!
+//! Items are cut in blocks of N. For block b and feature i the catalog holds the polynomial
+//! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
+//! noise analysis picked. A query's result for block b is `R_b = sum_i B_i * V_{b,i}` over its
+//! ciphertexts' bodies; with the catalog's hint `H_b` (the same sum over the public masks,
+//! `veilrank_core::hint`), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j.
+//! 7 bytes per item-feature under the IFMA kernel (8 otherwise, [`crate::store`]), laid out in
+//! superblocks of a few blocks (see [`crate::kernel`]) so that scoring streams it in order.
+
+use veilrank_core::hint::{public_masks, Hint};
+use veilrank_core::noise::{self, CatalogNoiseStats, NoisePlan};
+use veilrank_core::reference::check_catalog;
+use veilrank_core::{Error, ParameterSet, Query, Response, Result};
+
+use crate::expand::ExpandedQuery;
+use crate::kernel;
+use crate::pass::Passes;
+
+/// A catalog ready to score encrypted queries.
+pub struct PreparedCatalog {
+    params: ParameterSet,
+    plan: NoisePlan,
+    passes: Passes,
+    /// The public masks' part of every score, for clients to download.
+    hint: Hint,
+}
+
+impl PreparedCatalog {
+    /// Prepares a quantized catalog: `values` holds `items * dim` values, item-major.
+    pub fn prepare(params: &ParameterSet, dim: usize, values: &[i8]) -> Result<Self> {
+        Self::prepare_with_progress(params, dim, values, &|_, _| {})
+    }
+
+    /// [`Self::prepare`], calling `progress(blocks_done, blocks)` as blocks are transformed (from
+    /// rayon's threads, in no particular order), so that a large catalog can report how far along
+    /// it is.
+    pub fn prepare_with_progress(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Self> {
+        let items = check_catalog(params, dim, values)?;
+        let stats = CatalogNoiseStats::of_catalog(params, dim, values);
+        let plan = noise::choose(params, dim, &stats)?;
+        let n = params.polynomial_size;
+        let passes = Passes::prepare(plan.prime, plan.response_bits, n, dim, values, progress);
+        // the hint: one pass of the public masks over the catalog, kept in the transform domain
+        let masks = public_masks(params, dim, plan.prime);
+        let slot = kernel::pair(&masks, None, dim, n);
+        let blocks = passes.pass(&[slot.as_slice()], 1, &|_, values: &mut [u64]| {
+            values.to_vec()
+        });
+        let values = blocks.into_iter().flatten().flatten().collect();
+        let hint = Hint::try_new(params, plan.prime, dim, items, values)?;
+        Ok(Self {
+            params: *params,
+            plan,
+            passes,
+            hint,
+        })
+    }
+
+    /// The parameter set.
+    pub fn params(&self) -> &ParameterSet {
+        &self.params
+    }
+
+    /// The items' dimension.
+    pub fn dim(&self) -> usize {
+        self.passes.dim
+    }
+
+    /// The number of items.
+    pub fn items(&self) -> usize {
+        self.passes.items
+    }
+
+    /// The number of blocks of N items.
+    pub fn blocks(&self) -> usize {
+        self.passes.blocks()
+    }
+
+    /// The prime and response width picked for this catalog, with their failure bound.
+    pub fn noise_plan(&self) -> &NoisePlan {
+        &self.plan
+    }
+
+    /// The catalog's hint, which clients need to decrypt.
+    pub fn hint(&self) -> &Hint {
+        &self.hint
+    }
+
+    /// Bytes held in the transform domain.
+    pub fn prepared_bytes(&self) -> usize {
+        self.passes.store.bytes()
+    }
+
+    /// The kernel that scores this catalog on this CPU (`ifma` or `portable`).
+    pub fn kernel_name(&self) -> &'static str {
+        self.passes.store.kernel_name()
+    }
+
+    /// Scores an encrypted query against every item: expansion, then [`Self::score_expanded`].
+    pub fn score(&self, query: &Query) -> Result<Response> {
+        let expanded = ExpandedQuery::expand(query, &self.params, self.dim(), self.plan.prime)?;
+        self.score_expanded(&expanded)
+    }
+
+    /// Scores an expanded query: [`Self::score_batch`] with a batch of one.
+    pub fn score_expanded(&self, query: &ExpandedQuery) -> Result<Response> {
+        let mut responses = self.score_batch(&[query])?;
+        responses
+            .pop()
+            .ok_or_else(|| Error::Malformed("empty batch".into()))
+    }
+
+    /// Scores a batch of expanded queries (of any users) in one pass over the catalog: per
+    /// superblock, multiply-accumulate the queries' bodies over the features in the transform
+    /// domain ([`crate::kernel`], two queries per slot), transform back, switch to the response
+    /// width. Superblocks run in parallel on the current rayon pool. Each response depends only
+    /// on its own query: batching changes the memory traffic, not the arithmetic. The work done
+    /// depends only on the sizes, never on values.
+    pub fn score_batch(&self, queries: &[&ExpandedQuery]) -> Result<Vec<Response>> {
+        let dim = self.dim();
+        for query in queries {
+            if query.dim != dim {
+                return Err(Error::DimensionMismatch {
+                    expected: dim,
+                    found: query.dim,
+                });
+            }
+            if query.prime != self.plan.prime {
+                return Err(Error::Malformed(
+                    "query expanded under another prime".into(),
+                ));
+            }
+        }
+        let n = self.params.polynomial_size;
+        let slots: Vec<kernel::Tiles> = queries
+            .chunks(2)
+            .map(|pair| {
+                let second = pair.get(1).map(|q| q.bodies.as_slice());
+                kernel::pair(&pair[0].bodies, second, dim, n)
+            })
+            .collect();
+        let slots: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();
+        let finish = |block: usize, values: &mut [u64]| self.passes.finish_block(block, values);
+        let per_query = self.passes.pass(&slots, queries.len(), &finish);
+        Ok(per_query
+            .into_iter()
+            .zip(queries)
+            .map(|(blocks, query)| Response {
+                bits: self.plan.response_bits as u8,
+                dim: dim as u32,
+                items: self.items() as u32,
+                nonce: query.nonce,
+                hint: self.hint.id(),
+                blocks,
+            })
+            .collect())
+    }
+}
+
+impl std::fmt::Debug for PreparedCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedCatalog")
+            .field("dim", &self.dim())
+            .field("items", &self.items())
+            .field("plan", &self.plan)
+            .field("kernel", &self.kernel_name())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tfhe::core_crypto::commons::math::random::{CompressionSeed, Seed};
+    use tfhe::core_crypto::prelude::{
+        CiphertextModulus, GlweSize, PolynomialSize, SeededGlweCiphertextList,
+    };
+    use veilrank_core::hint;
+    use veilrank_core::ntt::switch_from_native;
+    use veilrank_core::V1_128;
+
+    /// The hint against a direct computation: per block, `sum_i A_i V_{b,i}` negacyclically in
+    /// the coefficient domain, with each mask `A_i` as tfhe itself regenerates it from the
+    /// public seed (so the client's encryption and the server's hint agree on the masks).
+    #[test]
+    fn the_hint_is_the_public_masks_times_the_catalog() {
+        let n = V1_128.polynomial_size;
+        let (dim, items) = (2, n + 52);
+        let values: Vec<i8> = (0..dim * items)
+            .map(|x| ((x * 37 + 11) % 255) as i8)
+            .collect();
+        let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+        let prime = catalog.noise_plan().prime;
+        let q = prime.modulus();
+        let masks: Vec<Vec<u64>> = (0..dim)
+            .map(|i| {
+                let seeded = SeededGlweCiphertextList::from_container(
+                    vec![0u64; n],
+                    GlweSize(2),
+                    PolynomialSize(n),
+                    CompressionSeed::from(Seed(hint::public_seed(&V1_128, i))),
+                    CiphertextModulus::new_native(),
+                );
+                seeded.decompress_into_glwe_ciphertext_list().as_ref()[..n]
+                    .iter()
+                    .map(|&a| switch_from_native(a, q))
+                    .collect()
+            })
+            .collect();
+        for b in 0..catalog.blocks() {
+            // |A v| < 2^58 and 2 N of them fit an i128 without reduction
+            let mut expected = vec![0i128; n];
+            for (i, mask) in masks.iter().enumerate() {
+                for j in 0..n {
+                    let item = b * n + j;
+                    if item >= items {
+                        continue;
+                    }
+                    let v = i128::from(values[item * dim + i]);
+                    for (k, &a) in mask.iter().enumerate() {
+                        let term = i128::from(a) * v;
+                        if j + k < n {
+                            expected[j + k] += term;
+                        } else {
+                            expected[j + k - n] -= term;
+                        }
+                    }
+                }
+            }
+            let expected: Vec<u64> = expected
+                .iter()
+                .map(|&x| x.rem_euclid(i128::from(q)) as u64)
+                .collect();
+            let mut got = catalog.hint().block(b).to_vec();
+            prime.plan().inv(&mut got);
+            assert_eq!(got, expected, "block {b}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The scoring kernel: the multiply-accumulate of a batch of queries against a superblock of
+//! the catalog in the transform domain, where it is point-wise.
+//!
+//! Layout: coefficients are interleaved in tiles of [`LANES`]. A catalog superblock (up to
+//! [`superblock_cap`] blocks of N items) is `[tile][block][feature][LANES]`, so scoring reads the
+//! catalog strictly sequentially (hardware prefetchers stream it), and a slot of two queries'
+//! bodies is `[tile][feature][first LANES | second LANES]` ([`pair`]), so a slot's tile is reused
+//! from L1 for every block of the superblock. Each catalog tile is reused from L2 by every slot
+//! of a batch: concurrent queries share one pass over the catalog, the part of the work that is
+//! bound by memory.
+//!
+//! The multiply-accumulate is register-blocked: two slots against two blocks per catalog and
+//! slot load, 16 accumulators.
+//!
+//! Two kernels compute on this layout: the portable one here ([`reduced`], tfhe-ntt's reduced
+//! multiply-accumulate, on every CPU and for every prime) and, for `ifma50` on x86-64 CPUs with
+//! AVX-512 IFMA, the lazy-reduction kernel of [`crate::ifma`].
+
+use aligned_vec::{AVec, ConstAlign};
+use tfhe_ntt::prime64::Plan;
+
+/// Coefficients per tile: one AVX-512 vector, so that each load is a whole cache line and the
+/// tiles of a register block are contiguous.
+pub(crate) const LANES: usize = 8;
+
+/// A buffer the kernel loads whole vectors from: aligned to a cache line, so that no load of a
+/// tile straddles two lines. Unaligned (as the allocator hands out large blocks, 16 bytes past a
+/// page) every load is split: in a throwaway probe with its data in L1/L2 the multiply-accumulate
+/// ran 1.7x slower.
+pub(crate) type Tiles = AVec<u64, ConstAlign<64>>;
+
+/// `len` zeros in a [`Tiles`] buffer.
+pub(crate) fn tiles(len: usize) -> Tiles {
+    aligned_vec::avec![[64]| 0u64; len]
+}
+
+/// Bytes of one tile of a superblock (all its blocks, all features) that L2 holds beside the
+/// tiles of a batch of queries and the next tile, prefetched. Measured on the 1M x 64 pass with
+/// batches of 8 (`--example batch`, side by side): 64 KB (16 blocks at d = 64) beat 128 KB by
+/// 15% and 256 KB by 50%; 32 KB was level with 64 KB. Counted at 8 bytes per value, so both
+/// stores cut the same superblocks; a packed tile is 7/8 of it (re-measured after packing:
+/// 128 KB was still 25% slower, 32 KB level).
+const SUPERBLOCK_TILE_BYTES: usize = 64 << 10;
+
+/// Most blocks of N items in one superblock of `dim` features. A slot's tile is loaded once per
+/// superblock and reused for each of its blocks, so the larger the superblock the less slot
+/// traffic (at d = 64 a batch of 8 queries, 4 slots, reads 8 MB of slots per superblock),
+/// until the superblock's tiles crowd L2.
+pub(crate) fn superblock_cap(dim: usize) -> usize {
+    (SUPERBLOCK_TILE_BYTES / (dim * LANES * 8)).max(1)
+}
+
+/// One kernel slot: the bodies of two queries (`first`, and `second` or zeros), each `dim`
+/// polynomials of `n` transform-domain coefficients (feature-major), interleaved into the
+/// kernel's layout `[tile][feature][first LANES | second LANES]`, tiles in parallel. The kernel
+/// computes both halves alike, so two queries of a batch share every catalog load and every
+/// accumulator row.
+pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
+    use rayon::prelude::*;
+    debug_assert_eq!(first.len(), dim * n);
+    debug_assert!(second.is_none_or(|s| s.len() == dim * n));
+    let mut out = tiles(dim * 2 * n);
+    out.par_chunks_exact_mut(dim * 2 * LANES)
+        .enumerate()
+        .for_each(|(t, tile)| {
+            for (i, row) in tile.chunks_exact_mut(2 * LANES).enumerate() {
+                let (a, b) = row.split_at_mut(LANES);
+                let at = i * n + t * LANES;
+                a.copy_from_slice(&first[at..][..LANES]);
+                if let Some(second) = second {
+                    b.copy_from_slice(&second[at..][..LANES]);
+                }
+            }
+        });
+    out
+}
+
+/// Where the accumulators of slot `j`, tile `t` and block `k` start. The kernel's output is
+/// `[slot][tile][block][first LANES | second LANES]`: each slot's results of a tile are one
+/// sequential run, a store stream per slot. Stored per query and block instead, every tile
+/// wrote one line into each of `2 * batch * blocks` rows 16 KB apart, more streams than the
+/// hardware tracks, and the stores missed: in a throwaway single-thread probe of the kernel alone,
+/// batches of 8 over 16-block superblocks ran 9% faster this way (32 blocks: 23%).
+#[inline(always)]
+pub(crate) fn acc_row(shape: Shape, j: usize, t: usize, k: usize) -> usize {
+    ((j * (shape.n / LANES) + t) * shape.blocks + k) * 2 * LANES
+}
+
+/// Slot `j`'s results out of the kernel's accumulators ([`acc_row`]) into `out`: per block,
+/// the `n` values of its first query then the `n` of its second, in natural transform order.
+/// `acc` is read in order.
+pub(crate) fn untile(acc: &[u64], shape: Shape, j: usize, out: &mut [u64]) {
+    let Shape { blocks, n, .. } = shape;
+    debug_assert_eq!(out.len(), blocks * 2 * n);
+    for t in 0..n / LANES {
+        let rows = &acc[acc_row(shape, j, t, 0)..][..blocks * 2 * LANES];
+        for (row, block) in rows
+            .chunks_exact(2 * LANES)
+            .zip(out.chunks_exact_mut(2 * n))
+        {
+            let (first, second) = block.split_at_mut(n);
+            first[t * LANES..][..LANES].copy_from_slice(&row[..LANES]);
+            second[t * LANES..][..LANES].copy_from_slice(&row[LANES..]);
+        }
+    }
+}
+
+/// Sizes of one kernel call.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    pub(crate) blocks: usize,
+    pub(crate) dim: usize,
+    pub(crate) n: usize,
+}
+
+/// tfhe-ntt's reduced multiply-accumulate on whole-word tiles, for primes and CPUs the IFMA
+/// kernel does not cover: every slot against each block of a superblock into `acc`, in the
+/// layout of [`acc_row`] ([`untile`] takes a slot's blocks out of it).
+pub(crate) fn reduced(
+    plan: &Plan,
+    queries: &[&[u64]],
+    superblock: &[u64],
+    shape: Shape,
+    acc: &mut [u64],
+) {
+    let Shape { blocks, dim, n } = shape;
+    acc.fill(0);
+    for t in 0..n / LANES {
+        for k in 0..blocks {
+            let v_tile = &superblock[(t * blocks + k) * dim * LANES..][..dim * LANES];
+            for (j, query) in queries.iter().enumerate() {
+                let q_tile = &query[t * 2 * dim * LANES..][..2 * dim * LANES];
+                let row = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
+                let (acc_first, acc_second) = row.split_at_mut(LANES);
+                for (v, q) in v_tile
+                    .chunks_exact(LANES)
+                    .zip(q_tile.chunks_exact(2 * LANES))
+                {
+                    plan.mul_accumulate(acc_first, &q[..LANES], v);
+                    plan.mul_accumulate(acc_second, &q[LANES..], v);
+                }
+            }
+        }
+    }
+}
+
+/// Says, where a reader of `cargo test`'s output sees it (not captured like `println!`), that a
+/// test of a SIMD path did not run because this CPU lacks `feature`.
+#[cfg(test)]
+pub(crate) fn skipped(test: &str, feature: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: this CPU lacks {feature}; that path was not run here"
+    );
+}
