@@ -2,7 +2,6 @@
 //! fast as this CPU computes them, so that the encrypted path is compared with a worthy
 //! baseline.
 
-use rayon::prelude::*;
 use veilrank_core::plain;
 
 /// The exact i8 dot products of `query` with every row of `matrix` (`items * dim`, item-major),
@@ -32,6 +31,7 @@ pub fn kernel_name(dim: usize) -> &'static str {
 #[cfg(target_arch = "x86_64")]
 fn avx512(simd: pulp::x86::V4, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
     use core::arch::x86_64::__m512i;
+    use rayon::prelude::*;
     const ROWS: usize = 4096;
     let widened: Vec<__m512i> = pulp::as_arrays::<32, _>(query)
         .0

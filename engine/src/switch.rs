@@ -17,7 +17,6 @@ use veilrank_core::ntt::ServerPrime;
 /// The switch `Z_q -> Z_(2^w)` for one prime and width.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ResponseSwitch {
-    q: u64,
     bits: u32,
     /// `round(2^(74 + w) / q)`: the scalar path's multiplier (`< 2^63` for `w <= 39`, `q > 2^50`).
     scalar: u64,
@@ -30,6 +29,8 @@ pub(crate) struct ResponseSwitch {
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 struct VectorSwitch {
+    /// The prime.
+    q: u64,
     /// `round(2^(52 + w + s) / q)`.
     m: u64,
     /// Guard bits below the `w` kept.
@@ -54,6 +55,7 @@ impl ResponseSwitch {
                     (
                         simd,
                         VectorSwitch {
+                            q,
                             m: quotient(52 + bits + s),
                             s,
                         },
@@ -61,7 +63,6 @@ impl ResponseSwitch {
                 })
         };
         Self {
-            q,
             bits,
             scalar: quotient(74 + bits),
             #[cfg(target_arch = "x86_64")]
@@ -79,7 +80,7 @@ impl ResponseSwitch {
         #[cfg(target_arch = "x86_64")]
         if let Some((simd, v)) = self.vector {
             let (vectors, tail) = pulp::as_arrays_mut::<8, _>(values);
-            ifma::switch(simd, self.q, self.bits, v.m, v.s, vectors);
+            ifma::switch(simd, v.q, self.bits, v.m, v.s, vectors);
             self.apply_scalar(tail);
             return;
         }

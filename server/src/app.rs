@@ -29,6 +29,7 @@ use crate::retention;
 use crate::routes::{self, ops, Access};
 use crate::state::{AppState, Retention};
 use crate::store::Store;
+use crate::web::{self, WebOptions};
 
 /// The router: every endpoint of [`routes::endpoints`] behind the check its access needs, request
 /// metrics, timeouts, tracing. Bodies are limited per route, by the catalog they are for.
@@ -46,7 +47,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         };
         router = router.route(endpoint.path, handler);
     }
-    router
+    if state.web.demo_page {
+        router = router.merge(web::demo_routes());
+    }
+    let cors = state.web.cors();
+    let router = router
         .fallback(ops::not_found)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
@@ -54,7 +59,11 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http());
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
 /// Loads and validates the configured catalogs (files, or the demo catalog); fast, no
@@ -170,6 +179,10 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         api_keys: Arc::new(api_keys),
         admin_key: Arc::new(admin_key),
         metrics,
+        web: Arc::new(WebOptions::try_new(
+            !config.no_demo_page,
+            &config.cors_origins,
+        )?),
     })
 }
 

@@ -76,6 +76,18 @@ pub struct Config {
     /// Seconds a request may take in all before it gets 408.
     #[arg(long, env = "VEILRANK_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
+    /// Do not serve the demo page (`/demo/`, where a browser encrypts, the server scores and the
+    /// browser decrypts).
+    #[arg(long, env = "VEILRANK_NO_DEMO_PAGE")]
+    pub no_demo_page: bool,
+    /// An origin (`https://app.example.com`, or `*` for any) whose pages may call `/v1` from a
+    /// browser; repeat for several. Without any, browsers allow only the server's own origin.
+    #[arg(
+        long = "cors-origin",
+        env = "VEILRANK_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
 }
 
 /// Where a catalog comes from: `ID=PATH` or `PATH`.
@@ -141,6 +153,8 @@ impl Config {
             max_batch_wait_ms: 10,
             queue_timeout_ms: 10_000,
             request_timeout_secs: 60,
+            no_demo_page: false,
+            cors_origins: Vec::new(),
         }
     }
 }

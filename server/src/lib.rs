@@ -23,6 +23,7 @@ pub mod routes;
 pub mod state;
 pub mod store;
 pub mod token;
+pub mod web;
 
 pub use app::{load_catalogs, router, start, start_demo_on_loopback, RunningServer};
 pub use config::Config;

@@ -11,6 +11,7 @@ use crate::batcher::Batcher;
 use crate::catalogs::Catalogs;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::web::WebOptions;
 
 /// How long stored profiles live.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,4 +47,6 @@ pub struct AppState {
     pub admin_key: Arc<AdminKey>,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The demo page and CORS.
+    pub web: Arc<WebOptions>,
 }
