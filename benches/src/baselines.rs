@@ -46,6 +46,7 @@ pub struct NaiveTfhe {
 /// Scores `items x dim` with `FheInt32`: one encrypted scalar multiplication and addition per
 /// item-feature, as a server would with the high-level API. Key generation and encryption are
 /// not timed; the decrypted scores are checked against the plaintext.
+#[cfg(feature = "naive-baseline")]
 pub fn naive_tfhe(items: usize, dim: usize) -> NaiveTfhe {
     use tfhe::prelude::*;
     use tfhe::{generate_keys, set_server_key, ConfigBuilder, FheInt32};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use veilrank_bench::baselines::{self, NaiveTfhe};
+use veilrank_bench::baselines::NaiveTfhe;
 use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::output;
 use veilrank_bench::plots;
@@ -159,6 +159,7 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(feature = "naive-baseline")]
 fn naive(skip: bool) -> Option<NaiveTfhe> {
     if skip {
         return None;
@@ -166,7 +167,20 @@ fn naive(skip: bool) -> Option<NaiveTfhe> {
     eprintln!(
         "measuring tfhe's high-level integer API on 1 item x 2 features (keys take a while)..."
     );
-    Some(tokio::task::block_in_place(|| baselines::naive_tfhe(1, 2)))
+    Some(tokio::task::block_in_place(|| {
+        veilrank_bench::baselines::naive_tfhe(1, 2)
+    }))
+}
+
+#[cfg(not(feature = "naive-baseline"))]
+fn naive(skip: bool) -> Option<NaiveTfhe> {
+    if !skip {
+        eprintln!(
+            "note: no tfhe integer-API baseline in this study: build with \
+             `--features naive-baseline` to measure it (a second build of tfhe)"
+        );
+    }
+    None
 }
 
 fn study_of(common: &Common, server: Option<String>, items: usize, dim: usize, c: usize) -> Study {
