@@ -48,16 +48,17 @@ pub struct WebOptions {
 }
 
 impl WebOptions {
-    /// Checks the origins: `*`, or `scheme://host[:port]` with no path.
+    /// Checks the origins: `*`, or exactly an origin as a browser sends it
+    /// (`scheme://host[:port]`, lower case, nothing after).
     pub fn try_new(demo_page: bool, origins: &[String]) -> Result<Self, ServerError> {
         let cors_origins = origins
             .iter()
             .map(|o| {
                 let valid = o == "*"
-                    || ((o.starts_with("http://") || o.starts_with("https://"))
-                        && !o
-                            .split_once("://")
-                            .is_some_and(|(_, rest)| rest.is_empty() || rest.contains('/')));
+                    || url::Url::parse(o).is_ok_and(|u| {
+                        matches!(u.scheme(), "http" | "https")
+                            && u.origin().ascii_serialization() == *o
+                    });
                 match (valid, HeaderValue::from_str(o)) {
                     (true, Ok(v)) => Ok(v),
                     _ => Err(ServerError::Config(format!(
