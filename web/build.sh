@@ -25,7 +25,7 @@ wasm-bindgen --target web --out-dir js/src/gen \
   "$target_dir/wasm32-unknown-unknown/release/veilrank_web.wasm"
 (cd js && { [ -d node_modules ] || npm ci --no-audit --no-fund; })
 js/node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types \
+  --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types --enable-simd \
   js/src/gen/veilrank_web_bg.wasm -o js/src/gen/veilrank_web_bg.wasm
 (cd js && npx tsc -p .)
 cp js/src/gen/veilrank_web.js js/src/gen/veilrank_web.d.ts js/src/gen/veilrank_web_bg.wasm pkg/gen/

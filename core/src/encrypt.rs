@@ -176,15 +176,22 @@ impl Encryptor {
                     plans[k].mul_accumulate(r, &self.masks[k][i * n..][..n], &secret_ntt[k]);
                     plans[k].inv(r);
                 }
+                let [x0, x1, x2] = &residues;
+                for (b, ((&r0, &r1), &r2)) in
+                    body.iter_mut().zip(x0.iter().zip(x1.iter()).zip(x2.iter()))
+                {
+                    *b = reconstruct(r0, r1, r2);
+                }
                 let mut noise = Zeroizing::new(vec![0u8; n * sample_bytes]);
                 stream::fill_bytes(noise_seed, &mut noise);
-                for (j, (b, sample)) in body
-                    .iter_mut()
-                    .zip(noise.chunks_exact(sample_bytes))
-                    .enumerate()
-                {
-                    let product = reconstruct(residues[0][j], residues[1][j], residues[2][j]);
-                    *b = product.wrapping_add(t_uniform(sample, noise_log2));
+                // the sample width known at compile time: a loop without copies of unknown size
+                match sample_bytes {
+                    3 => add_noise::<3>(body, &noise, noise_log2),
+                    _ => {
+                        for (b, sample) in body.iter_mut().zip(noise.chunks_exact(sample_bytes)) {
+                            *b = b.wrapping_add(t_uniform(sample, noise_log2));
+                        }
+                    }
                 }
                 body[0] = body[0].wrapping_add((i64::from(value) as u64) << delta_log2);
             });
@@ -201,8 +208,17 @@ impl std::fmt::Debug for Encryptor {
     }
 }
 
+/// Adds to each body its t-uniform sample, each drawn from `B` bytes of `noise`.
+#[inline(always)]
+fn add_noise<const B: usize>(body: &mut [u64], noise: &[u8], bound_log2: u32) {
+    for (b, sample) in body.iter_mut().zip(noise.chunks_exact(B)) {
+        *b = b.wrapping_add(t_uniform(sample, bound_log2));
+    }
+}
+
 /// One t-uniform sample on `[-2^b, 2^b]` from `ceil((b + 2) / 8)` stream bytes, as tfhe draws
 /// it: `b + 2` random bits `r`, then `(r >> 1) + (r & 1) - 2^b` (the two ends half as likely).
+#[inline(always)]
 fn t_uniform(bytes: &[u8], bound_log2: u32) -> u64 {
     let mut le = [0u8; 8];
     le[..bytes.len()].copy_from_slice(bytes);
@@ -210,36 +226,50 @@ fn t_uniform(bytes: &[u8], bound_log2: u32) -> u64 {
     ((r >> 1) + (r & 1)).wrapping_sub(1 << bound_log2)
 }
 
-/// `a * b mod p` for values below `p < 2^32` (always called with a constant `p`, which the
-/// compiler turns into multiplications).
+/// `a * b mod p` for `a < p < 2^31` and any `b < 2^32`, with `a_shoup = floor(a 2^32 / p)`
+/// (Shoup): 32 x 32-bit products only, which WebAssembly has, where a 64-bit `%` by a constant
+/// needs a 128-bit product that it has not.
 #[inline(always)]
-fn mul_mod(p: u32, a: u32, b: u32) -> u32 {
-    (u64::from(a) * u64::from(b) % u64::from(p)) as u32
+fn mul_shoup(p: u32, a: u32, a_shoup: u32, b: u32) -> u32 {
+    let q = ((u64::from(a_shoup) * u64::from(b)) >> 32) as u32;
+    // a b - q p lies in [0, 2p)
+    reduce_once(p, a.wrapping_mul(b).wrapping_sub(q.wrapping_mul(p)))
+}
+
+/// `x mod p` for `x < 2p`.
+#[inline(always)]
+fn reduce_once(p: u32, x: u32) -> u32 {
+    if x >= p {
+        x - p
+    } else {
+        x
+    }
+}
+
+/// Shoup's companion of the constant `a < p`.
+const fn shoup(a: u32, p: u32) -> u32 {
+    (((a as u64) << 32) / p as u64) as u32
 }
 
 /// The integer with residues `r0, r1, r2` modulo [`PRIMES`], taken in the centred range
 /// `(-P/2, P/2)` of their product `P`, modulo 2^64 (Garner's mixed radix).
 #[inline(always)]
 fn reconstruct(r0: u32, r1: u32, r2: u32) -> u64 {
+    let [p0, p1, p2] = PRIMES;
     const P0_INV_MOD_P1: u32 = inverse(PRIMES[0] % PRIMES[1], PRIMES[1]);
     const P01_INV_MOD_P2: u32 = inverse(
         ((PRIMES[0] as u64 * PRIMES[1] as u64) % PRIMES[2] as u64) as u32,
         PRIMES[2],
     );
-    let [p0, p1, p2] = PRIMES;
+    const S1: u32 = shoup(P0_INV_MOD_P1, PRIMES[1]);
+    const S2: u32 = shoup(PRIMES[0], PRIMES[2]);
+    const S3: u32 = shoup(P01_INV_MOD_P2, PRIMES[2]);
+    // p0 < p1 < p2 < 2^31, and each residue is below its prime: every sum below is below twice
+    // its prime before its reduction
     let v0 = r0;
-    // v0 < p0 < p1 < p2: each difference below is non-negative before its reduction
-    let v1 = mul_mod(
-        p1,
-        P0_INV_MOD_P1,
-        ((u64::from(r1) + u64::from(p1) - u64::from(v0)) % u64::from(p1)) as u32,
-    );
-    let partial = (u64::from(v0) + u64::from(mul_mod(p2, p0 % p2, v1))) % u64::from(p2);
-    let v2 = mul_mod(
-        p2,
-        P01_INV_MOD_P2,
-        ((u64::from(r2) + u64::from(p2) - partial) % u64::from(p2)) as u32,
-    );
+    let v1 = mul_shoup(p1, P0_INV_MOD_P1, S1, reduce_once(p1, r1 + p1 - v0));
+    let partial = reduce_once(p2, v0 + mul_shoup(p2, p0, S2, v1));
+    let v2 = mul_shoup(p2, P01_INV_MOD_P2, S3, reduce_once(p2, r2 + p2 - partial));
     let p01 = u64::from(p0).wrapping_mul(u64::from(p1));
     let positive = u64::from(v0)
         .wrapping_add(u64::from(v1).wrapping_mul(u64::from(p0)))

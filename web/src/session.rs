@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use veilrank_client::ClientError;
 use veilrank_core::api::Manifest;
-use veilrank_core::Hint;
+use veilrank_core::{Hint, SecretKey, V1_128};
 use wasm_bindgen::prelude::*;
 
 use crate::key::Key;
@@ -101,10 +101,19 @@ impl Session {
         self.hint.is_some()
     }
 
-    /// Computes the public masks' transforms now rather than in the first `encrypt`.
+    /// Computes the public masks' transforms now rather than in the first `encrypt`, then
+    /// encrypts once under a throwaway key: browsers compile WebAssembly lazily and optimise
+    /// only what has run, so the user's first query would otherwise run the slowest code.
     #[wasm_bindgen(js_name = warmUp)]
     pub fn warm_up(&self) -> Result<(), JsValue> {
-        self.inner.warm_up().map_err(error)
+        self.inner.warm_up().map_err(error)?;
+        let throwaway = SecretKey::generate(&V1_128).map_err(|e| error(ClientError::from(e)))?;
+        let mut prefs = vec![0f32; self.inner.manifest().dimension];
+        prefs[0] = 1.0;
+        self.inner
+            .encrypt(&throwaway, &prefs)
+            .map(drop)
+            .map_err(error)
     }
 
     /// A preference vector liking the named topics equally.
