@@ -1,6 +1,5 @@
 //! The router, and starting and stopping a server.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +21,7 @@ use crate::catalog::ServedCatalog;
 use crate::catalog_file;
 use crate::catalogs::Catalogs;
 use crate::config::Config;
+use crate::connections;
 use crate::demo;
 use crate::error::{Result, ServerError};
 use crate::metrics::{self, Metrics};
@@ -209,9 +209,14 @@ pub async fn start(config: &Config, catalogs: Catalogs) -> Result<RunningServer>
         state.clone(),
         Duration::from_secs(config.request_timeout_secs),
     );
-    let task = tokio::spawn(serve(listener, app, async {
-        let _ = rx.await;
-    }));
+    let task = tokio::spawn(connections::serve(
+        listener,
+        app,
+        config.connection_limits(),
+        async {
+            let _ = rx.await;
+        },
+    ));
     Ok(RunningServer {
         addr,
         state,
@@ -234,17 +239,6 @@ pub async fn start_demo_on_loopback(items: usize) -> Result<RunningServer> {
     let mut server = start(&config, catalogs).await?;
     server.ready().await?;
     Ok(server)
-}
-
-/// Serves until `shutdown` resolves, then drains requests in flight.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -76,6 +76,14 @@ pub struct Config {
     /// Seconds a request may take in all before it gets 408.
     #[arg(long, env = "VEILRANK_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
     pub request_timeout_secs: u64,
+    /// Connections open at once; more wait to be accepted. Keep it under the open-file limit
+    /// (`ulimit -n`; the server raises its soft limit to the hard one).
+    #[arg(long, env = "VEILRANK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// The longest a request's headers may take to arrive, counted from the connection's opening
+    /// or its previous response (so also how long a kept-alive connection may sit idle).
+    #[arg(long, env = "VEILRANK_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
     /// Do not serve the demo page (`/demo/`, where a browser encrypts, the server scores and the
     /// browser decrypts).
     #[arg(long, env = "VEILRANK_NO_DEMO_PAGE")]
@@ -131,6 +139,14 @@ impl CatalogSource {
 }
 
 impl Config {
+    /// The connection limit and the header timeout.
+    pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
+        crate::connections::ConnectionLimits {
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+        }
+    }
+
     /// The defaults, as if run with no arguments and no environment, except that profiles are
     /// kept in memory: what the in-process demo and tests start from.
     pub fn demo() -> Self {
@@ -153,6 +169,8 @@ impl Config {
             max_batch_wait_ms: 10,
             queue_timeout_ms: 10_000,
             request_timeout_secs: 60,
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
             no_demo_page: false,
             cors_origins: Vec::new(),
         }

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod catalog_file;
 pub mod catalogs;
 pub mod config;
+pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod metrics;

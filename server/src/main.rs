@@ -36,6 +36,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), veilrank_server::ServerError> {
+    raise_open_file_limit(config.max_connections);
     let catalogs = app::load_catalogs(&config)?;
     let mut server = app::start(&config, catalogs).await?;
     #[cfg(unix)]
@@ -51,4 +52,20 @@ async fn run(config: Config) -> Result<(), veilrank_server::ServerError> {
     server.shutdown().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard one: each connection holds a descriptor, and
+/// 1,024 (a common soft limit) is the default connection limit alone.
+fn raise_open_file_limit(max_connections: usize) {
+    #[cfg(unix)]
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + 64 => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit is too low for --max-connections: raise it (ulimit -n) or lower \
+             --max-connections, or connections will fail to be accepted"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
 }
