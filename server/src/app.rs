@@ -59,6 +59,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        .layer(axum::middleware::from_fn(crate::error::uniform_errors))
         .layer(TraceLayer::new_for_http());
     match cors {
         Some(cors) => router.layer(cors),
@@ -151,7 +152,19 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         config.api_keys_file.as_deref(),
         config.rate_limit_per_minute,
     )?;
-    let admin_key = AdminKey::new(config.admin_key.as_deref())?;
+    let admin_key = match (&config.admin_key, &config.admin_key_file) {
+        (Some(key), _) => AdminKey::new(Some(key))?,
+        (None, Some(path)) => {
+            let key = crate::private_files::read_secret(path).map_err(|e| {
+                ServerError::Config(format!(
+                    "cannot read the admin key from {}: {e}",
+                    path.display()
+                ))
+            })?;
+            AdminKey::new(Some(key.trim()))?
+        }
+        (None, None) => AdminKey::new(None)?,
+    };
     let (store, audit) = open_store(config)?;
     let metrics = Arc::new(Metrics::new());
     // room for a few batches waiting behind the one in progress

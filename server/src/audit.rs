@@ -62,10 +62,7 @@ impl Audit {
     /// Appends to `audit.jsonl` in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let path = dir.join(crate::store::AUDIT_FILE);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
+        let file = crate::private_files::append(&path)
             .map_err(|source| StoreError::Io { path, source })?;
         Ok(Self {
             file: Some(Mutex::new(file)),

@@ -70,7 +70,7 @@ impl ApiKeys {
             .map(|(i, e)| (format!("--api-keys entry {}", i + 1), e.clone()))
             .collect();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| {
+            let text = crate::private_files::read_secret(path).map_err(|e| {
                 ServerError::Config(format!("cannot read API keys from {}: {e}", path.display()))
             })?;
             for (n, line) in text.lines().enumerate() {

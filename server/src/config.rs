@@ -46,7 +46,8 @@ pub struct Config {
     #[arg(long, env = "VEILRANK_API_KEYS_FILE")]
     pub api_keys_file: Option<PathBuf>,
     /// API keys, comma-separated `NAME:KEY[:REQUESTS_PER_MINUTE]`; with none (here or in a
-    /// file) `/v1` is open to anyone.
+    /// file) `/v1` is open to anyone. Prefer the file or the environment: other local users can
+    /// read a command line.
     #[arg(
         long,
         env = "VEILRANK_API_KEYS",
@@ -58,8 +59,12 @@ pub struct Config {
     #[arg(long, env = "VEILRANK_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
     pub rate_limit_per_minute: u32,
     /// Key for the `/admin` routes (catalog reload); the admin routes are off without one.
+    /// Prefer the file or the environment: other local users can read a command line.
     #[arg(long, env = "VEILRANK_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// File holding the key for the `/admin` routes (white space around it dropped).
+    #[arg(long, env = "VEILRANK_ADMIN_KEY_FILE", conflicts_with = "admin_key")]
+    pub admin_key_file: Option<PathBuf>,
     /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -164,6 +169,7 @@ impl Config {
             api_keys: Vec::new(),
             rate_limit_per_minute: 600,
             admin_key: None,
+            admin_key_file: None,
             max_concurrent_scores: 2,
             max_batch: 16,
             max_batch_wait_ms: 10,

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use thiserror::Error;
@@ -178,4 +181,101 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// Makes every error response a JSON [`ErrorBody`], those that axum and tower-http write
+/// themselves included (405 with an empty body, a path that is not UTF-8 as plain text, 408 from
+/// the timeout). An error to a request that came with a body also says `Connection: close`: the
+/// body may be unread (a 413 stops reading), and then hyper cannot reuse the connection, so the
+/// client must not either.
+pub async fn uniform_errors(request: Request, next: Next) -> Response {
+    let has_body = request_has_body(request.headers());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let mut response = if is_json(response.headers()) {
+        response
+    } else {
+        as_json(response, &method).await
+    };
+    if has_body {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+fn request_has_body(headers: &HeaderMap) -> bool {
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return true;
+    }
+    headers
+        .get(CONTENT_LENGTH)
+        .is_some_and(|v| v.to_str().map_or(true, |v| v.trim() != "0"))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == "application/json")
+}
+
+/// The same status and headers, with a JSON body: a code for the status, and the plain-text
+/// message axum wrote when there is a short one (it describes the request, never internals).
+async fn as_json(response: Response, method: &Method) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 512)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    let status = parts.status;
+    let (code, fallback) = match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed".to_string()),
+        StatusCode::NOT_FOUND => ("not_found", "no such route".to_string()),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("this route does not take {method} (see the Allow header)"),
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took longer than this server allows".to_string(),
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the body is too large".to_string()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the body's Content-Type is not one this route takes".to_string(),
+        ),
+        s if s.is_server_error() => ("internal", "internal error".to_string()),
+        s => (
+            "error",
+            s.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+        ),
+    };
+    let message = match text {
+        Some(t) if status.is_client_error() && t.len() <= 300 => t,
+        _ => fallback,
+    };
+    parts.headers.remove(CONTENT_LENGTH);
+    let body = Json(ErrorBody {
+        error: ErrorDetail {
+            code: code.to_string(),
+            message,
+        },
+    });
+    let mut json = body.into_response();
+    for (name, value) in &parts.headers {
+        if name != CONTENT_TYPE {
+            json.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    *json.status_mut() = status;
+    json
 }

@@ -19,6 +19,7 @@ pub mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod privacy;
+pub mod private_files;
 pub mod retention;
 pub mod routes;
 pub mod state;

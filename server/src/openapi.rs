@@ -31,7 +31,7 @@ fn path_param(name: &str, description: &str) -> Value {
 
 fn paging() -> Vec<Value> {
     vec![
-        json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}}),
+        json!({"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": u64::MAX, "default": 0}}),
         json!({"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 10000, "default": 1000}}),
     ]
 }
@@ -66,6 +66,35 @@ fn scoring_errors(mut responses: Value) -> Value {
 
 /// The document.
 pub fn document() -> Value {
+    let mut document = paths_and_schemas();
+    with_api_key_errors(&mut document);
+    document
+}
+
+/// Every operation behind an API key can also answer 401 (no key, or a wrong one, when the
+/// server has keys) and 429 (over the key's rate limit).
+fn with_api_key_errors(document: &mut Value) {
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in operation.values_mut() {
+            let guarded = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r.get(APP).is_some()));
+            if let (true, Some(responses)) = (guarded, op["responses"].as_object_mut()) {
+                responses.entry("401").or_insert_with(|| {
+                    error("No API key, or a wrong one (when the server has API keys)")
+                });
+                responses
+                    .entry("429")
+                    .or_insert_with(|| error("Over the API key's rate limit; see Retry-After"));
+            }
+        }
+    }
+}
+
+fn paths_and_schemas() -> Value {
     let catalog = path_param("catalog", "Catalog id");
     let profile = path_param("id", "Profile id (32 hex digits)");
     let app = security(&[APP]);

@@ -195,7 +195,7 @@ impl Store {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        crate::private_files::create_dir(dir).map_err(io(dir))?;
         let mut foreign = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
@@ -216,6 +216,8 @@ impl Store {
         }
         let path = dir.join(DATABASE_FILE);
         let existed = path.exists();
+        // created 0600 before redb creates it with the umask's mode; an old one made 0600
+        crate::private_files::prepare(&path).map_err(io(&path))?;
         let db = if existed {
             Database::open(&path).map_err(|e| StoreError::Foreign {
                 path: path.clone(),

@@ -27,15 +27,7 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
         .unwrap();
     // the log line "listening url=http://127.0.0.1:PORT", on stderr; keep reading until exit
     let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut url = None;
-    for line in logs.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("url=").nth(1) {
-            url = Some(rest.split_whitespace().next().unwrap().to_string());
-            break;
-        }
-    }
-    let url = url.expect("the server logs its address");
+    let (url, _) = listening(&mut logs);
     let rest_of_log =
         std::thread::spawn(move || logs.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
 
@@ -48,6 +40,17 @@ fn serves_a_catalog_file_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(ready, Some(200));
+    // what the server stores is its user's alone
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode =
+            |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let data = dir.path().join("data");
+        assert_eq!(mode(data.clone()), 0o700);
+        assert_eq!(mode(data.join("profiles.redb")), 0o600);
+        assert_eq!(mode(data.join("audit.jsonl")), 0o600);
+    }
     let version = || {
         let (status, body) = common::http_get(&url, "/v1/catalog").unwrap();
         assert_eq!(status, 200, "{body}");
@@ -97,6 +100,66 @@ fn a_bad_catalog_file_stops_the_start_with_file_and_line() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.csv:3"), "{stderr}");
+}
+
+#[test]
+fn keys_on_the_command_line_are_warned_about_and_the_admin_key_file_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("films.jsonl");
+    std::fs::write(&path, "{\"id\":\"a\",\"vector\":[1,2]}\n").unwrap();
+    let key_file = dir.path().join("admin.key");
+    std::fs::write(&key_file, "the-admin-key-0123456789\n").unwrap();
+    let mut child = common::server(&path, &dir.path().join("data"))
+        .args([
+            "--api-keys",
+            "app:an-app-key-0123456789",
+            "--admin-key-file",
+        ])
+        .arg(&key_file)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut logs = BufReader::new(child.stderr.take().unwrap()).lines();
+    let (url, before_listening) = listening(&mut logs);
+    assert!(
+        before_listening.contains("--api-keys on the command line is readable by every local user"),
+        "{before_listening}"
+    );
+    assert!(
+        !before_listening.contains("--admin-key on"),
+        "{before_listening}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while common::http_status(&url, "/readyz") != Some(200) {
+        assert!(Instant::now() < deadline, "not ready within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let reload = |key: &str| {
+        common::http_request(
+            &url,
+            &format!("POST /admin/catalogs/films/reload HTTP/1.1\r\nauthorization: Bearer {key}\r\ncontent-length: 0\r\n"),
+        )
+    };
+    assert_eq!(reload("the-admin-key-0123456789").map(|r| r.0), Some(200));
+    assert_eq!(reload("not-the-admin-key-012345").map(|r| r.0), Some(401));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// Reads the log up to the line "listening url=http://127.0.0.1:PORT": the URL, and the lines
+/// before it.
+fn listening(logs: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, String) {
+    let mut before = String::new();
+    for line in logs {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("url=").nth(1) {
+            return (rest.split_whitespace().next().unwrap().to_string(), before);
+        }
+        before.push_str(&line);
+        before.push('\n');
+    }
+    panic!("the server never logged its address; its log:\n{before}");
 }
 
 /// Sends a signal to a process with kill(1).

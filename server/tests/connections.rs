@@ -1,6 +1,7 @@
-//! Slow and idle clients against a real server on a loopback port: the header timeout closes
-//! their connections, and the connection limit makes the rest wait instead of exhausting the
-//! server's file descriptors.
+//! Raw HTTP against a real server on a loopback port. Slow and idle clients: the header timeout
+//! closes their connections, and the connection limit makes the rest wait instead of exhausting
+//! the server's file descriptors. Errors that axum and hyper write themselves are JSON too, and
+//! a connection whose body was not read is closed with `Connection: close`.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -21,13 +22,20 @@ const PATIENCE: Duration = Duration::from_secs(20);
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nhost: test\r\n\r\n";
 
 async fn server(max_connections: usize, header_timeout: Duration) -> RunningServer {
+    server_with(Config {
+        max_connections,
+        header_timeout,
+        ..Config::demo()
+    })
+    .await
+}
+
+async fn server_with(config: Config) -> RunningServer {
     let catalog = ServedCatalog::new("demo", demo::catalog(10), V1_128).unwrap();
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "demo").unwrap();
     let config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
-        max_connections,
-        header_timeout,
-        ..Config::demo()
+        ..config
     };
     let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
     server.ready().await.unwrap();
@@ -146,4 +154,93 @@ async fn connections_past_the_limit_wait_for_a_free_slot() {
         .await
         .expect("the waiting connection was never served");
     assert!(answer.starts_with("HTTP/1.1 200"));
+}
+
+/// The head (lower case) and the JSON body of one response.
+fn split(response: &str) -> (String, serde_json::Value) {
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (
+        head.to_ascii_lowercase(),
+        serde_json::from_str(body).unwrap_or_default(),
+    )
+}
+
+async fn exchange(server: &RunningServer, request: &[u8]) -> (String, serde_json::Value) {
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    split(&timeout(PATIENCE, one_response(&mut stream)).await.unwrap())
+}
+
+#[tokio::test]
+async fn errors_that_axum_writes_itself_are_json_too() {
+    let server = server(16, Duration::from_secs(10)).await;
+    let (head, json) = exchange(&server, b"GET /v1/score HTTP/1.1\r\nhost: t\r\n\r\n").await;
+    assert!(head.starts_with("http/1.1 405"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("allow: post"), "{head}");
+    assert_eq!(json["error"]["code"], "method_not_allowed", "{json}");
+
+    // a path id that is not UTF-8
+    let (head, json) = exchange(
+        &server,
+        b"GET /v1/profiles/%FF%FE HTTP/1.1\r\nhost: t\r\nauthorization: Bearer x\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 400"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(json["error"]["code"], "bad_request", "{json}");
+    assert!(
+        json["error"]["message"].as_str().unwrap().len() > 10,
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_gets_a_json_408_and_the_connection_closes() {
+    let server = server_with(Config {
+        request_timeout_secs: 1,
+        ..Config::demo()
+    })
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    // a body announced and never finished
+    stream
+        .write_all(b"POST /v1/score HTTP/1.1\r\nhost: t\r\ncontent-type: application/octet-stream\r\ncontent-length: 1000\r\n\r\nVRQ")
+        .await
+        .unwrap();
+    let (head, json) = split(&timeout(PATIENCE, one_response(&mut stream)).await.unwrap());
+    assert!(head.starts_with("http/1.1 408"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(json["error"]["code"], "timeout", "{json}");
+}
+
+#[tokio::test]
+async fn a_body_far_over_the_limit_gets_413_and_connection_close() {
+    let server = server(16, Duration::from_secs(10)).await;
+    let limit = server.state.catalogs.default_catalog().query_size_limit();
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let length = limit * 8;
+    let head = format!(
+        "POST /v1/score HTTP/1.1\r\nhost: t\r\ncontent-type: application/octet-stream\r\ncontent-length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // as much of the body as the server reads before it answers; it stops at the limit
+    let writer = async {
+        let chunk = vec![0u8; 64 * 1024];
+        let mut sent = 0;
+        while sent < length {
+            if stream.write_all(&chunk).await.is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+    };
+    let _ = timeout(Duration::from_secs(2), writer).await;
+    let (head, json) = split(&timeout(PATIENCE, one_response(&mut stream)).await.unwrap());
+    assert!(head.starts_with("http/1.1 413"), "{head}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(json["error"]["code"], "bad_body", "{json}");
+    // and the server does close it
+    let rest = timeout(PATIENCE, until_closed(&mut stream)).await.unwrap();
+    assert!(rest.is_empty() || !String::from_utf8_lossy(&rest).contains("HTTP/1.1"));
 }

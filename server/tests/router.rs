@@ -176,8 +176,25 @@ fn the_openapi_document_describes_exactly_the_routes_that_exist() {
                 endpoint.access
             );
             assert!(operation["responses"].is_object(), "{method} {path}");
+            if endpoint.access != Access::Public {
+                // a guarded route can always refuse its key
+                assert!(
+                    operation["responses"]["401"].is_object(),
+                    "{method} {path} does not document 401"
+                );
+            }
+            if endpoint.access == Access::App {
+                assert!(
+                    operation["responses"]["429"].is_object(),
+                    "{method} {path} does not document 429"
+                );
+            }
         }
     }
+    // values the server refuses are outside the documented range
+    let offset = &paths["/v1/catalog/items"]["get"]["parameters"][0];
+    assert_eq!(offset["name"], "offset");
+    assert_eq!(offset["schema"]["maximum"], u64::MAX);
     let routed: std::collections::BTreeSet<_> = routes::endpoints()
         .into_iter()
         .map(|e| (e.method.to_string(), e.path.to_string()))

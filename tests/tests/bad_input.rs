@@ -107,6 +107,21 @@ async fn bad_queries_get_4xx_with_a_message_and_the_server_keeps_serving() {
             "bad_body",
         ),
         (
+            // media types are case-insensitive and may carry parameters
+            "upper-case content type",
+            "APPLICATION/Octet-Stream; charset=binary",
+            b"hello, server".to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_magic",
+        ),
+        (
+            "a content type with more glued on",
+            "application/octet-streamjunk",
+            valid.clone(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
             "wrong content type",
             "application/json",
             valid.clone(),

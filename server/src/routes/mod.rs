@@ -147,11 +147,13 @@ pub(crate) async fn octet_body(
     body: Body,
     limit: usize,
 ) -> Result<Bytes, AppError> {
-    let content_type = headers
+    // a media type, parsed: case-insensitive, parameters allowed, nothing glued on
+    let octets = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("application/octet-stream") {
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.essence_str() == mime::APPLICATION_OCTET_STREAM.essence_str());
+    if !octets {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

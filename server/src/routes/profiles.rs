@@ -238,14 +238,18 @@ pub async fn score(
     let (id, token) = credentials(&id, &headers)?;
     let app = app_name(app);
     let job_state = state.clone();
-    let (catalog, query, decode) = on_pool(&state, move || {
+    let (catalog, query, decode, catalog_id) = on_pool(&state, move || {
         let state = job_state;
         let started = Instant::now();
         let now = now_unix();
-        // metadata and content in one read transaction
-        let (meta, sealed) = state.store.get(&id)?.unzip();
-        let meta = check(&state, meta, &token, now)?;
-        let sealed = sealed.ok_or_else(AppError::profile_not_found)?;
+        // the token is checked on the metadata alone, before the content is read: an unknown,
+        // an erased and an existing id with a wrong token cost the same (one small read and one
+        // token comparison), so the time of a 404 does not say whether the id exists
+        let meta = check(&state, state.store.meta(&id)?, &token, now)?;
+        let (_, sealed) = state
+            .store
+            .get(&id)?
+            .ok_or_else(AppError::profile_not_found)?;
         let catalog = state
             .catalogs
             .get(&meta.catalog)
@@ -288,11 +292,23 @@ pub async fn score(
         if state.retention.idle.is_some() {
             state.store.touch(&id, now)?;
         }
-        record(&state, Event::Scored, &id, &meta.catalog, app.as_deref());
-        Ok((catalog, query, started.elapsed()))
+        Ok((catalog, query, started.elapsed(), meta.catalog))
     })
     .await?;
     let scored = state.batcher.score(catalog, query).await?;
+    // audited once scored: a query refused for load (503) was not a use of the profile
+    let audit_state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        record(
+            &audit_state,
+            Event::Scored,
+            &id,
+            &catalog_id,
+            app.as_deref(),
+        );
+    })
+    .await
+    .map_err(|e| internal(format!("audit task failed: {e}")))?;
     Ok(scores_response(scored, decode))
 }
 

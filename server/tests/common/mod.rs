@@ -5,14 +5,16 @@
 
 /// A bare HTTP/1.1 GET: the status code and the body, or None when the connection fails.
 pub fn http_get(url: &str, path: &str) -> Option<(u16, String)> {
+    http_request(url, &format!("GET {path} HTTP/1.1\r\n"))
+}
+
+/// A bare HTTP/1.1 request of `head` (its request line and headers, each ending in CRLF, no
+/// body): the status code and the body, or None when the connection fails.
+pub fn http_request(url: &str, head: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
     let addr = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
+    write!(stream, "{head}Host: {addr}\r\nConnection: close\r\n\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
