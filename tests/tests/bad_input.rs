@@ -196,3 +196,39 @@ async fn unknown_routes_and_bad_pages_are_json_errors() {
     assert_eq!(page["items"][0]["id"], "i25");
     server.shutdown().await.unwrap();
 }
+
+/// A hostile or broken server costs the SDK an error, not its memory: a body past the SDK's
+/// limit is refused whether its length is announced or it simply never ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sdk_reads_at_most_a_bounded_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for announced in [true, false] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hostile = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = if announced {
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n"
+            } else {
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n"
+            };
+            stream.write_all(head.as_bytes()).await.unwrap();
+            // 64 MB of JSON-looking bytes, or until the client hangs up
+            let chunk = vec![b' '; 1 << 20];
+            for _ in 0..64 {
+                if stream.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let result = Client::connect(&url, Duration::from_secs(10)).await;
+        assert!(
+            matches!(result, Err(veilrank_client::ClientError::TooLarge { .. })),
+            "announced length {announced}: {:?}",
+            result.map(|_| ())
+        );
+        hostile.abort();
+    }
+}
