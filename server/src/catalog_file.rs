@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use serde::Deserialize;
@@ -51,22 +51,51 @@ struct JsonLine {
     vector: Vec<f32>,
 }
 
+/// A catalog file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// JSON Lines (`.jsonl`, `.ndjson`).
+    JsonLines,
+    /// CSV with a header `id,title,f0,...` (`.csv`).
+    Csv,
+}
+
+impl Format {
+    /// The format a file's extension names, if any.
+    pub fn of(path: &Path) -> Option<Self> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        match extension.as_str() {
+            "jsonl" | "ndjson" => Some(Self::JsonLines),
+            "csv" => Some(Self::Csv),
+            _ => None,
+        }
+    }
+}
+
 /// Reads and validates a catalog file, choosing the format by extension.
 pub fn load(path: &Path) -> Result<RawCatalog, CatalogLoadError> {
+    let error = |message: String| CatalogLoadError {
+        path: path.to_path_buf(),
+        line: None,
+        message,
+    };
+    let format = Format::of(path)
+        .ok_or_else(|| error("unknown catalog format: use .jsonl, .ndjson or .csv".into()))?;
+    let file = File::open(path).map_err(|e| error(format!("cannot open: {e}")))?;
+    read(file, format, path)
+}
+
+/// Reads and validates a catalog in `format` from `input`; errors name `path` and the line.
+pub fn read(input: impl Read, format: Format, path: &Path) -> Result<RawCatalog, CatalogLoadError> {
     let error = |line: Option<u64>, message: String| CatalogLoadError {
         path: path.to_path_buf(),
         line,
         message,
     };
-    let extension = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    let file = File::open(path).map_err(|e| error(None, format!("cannot open: {e}")))?;
     let mut builder = Builder::default();
-    match extension.as_deref() {
-        Some("jsonl") | Some("ndjson") => {
-            for (index, line) in BufReader::new(file).lines().enumerate() {
+    match format {
+        Format::JsonLines => {
+            for (index, line) in BufReader::new(input).lines().enumerate() {
                 let number = index as u64 + 1;
                 let line = line.map_err(|e| error(Some(number), format!("cannot read: {e}")))?;
                 if line.trim().is_empty() {
@@ -89,10 +118,10 @@ pub fn load(path: &Path) -> Result<RawCatalog, CatalogLoadError> {
                 .map_err(|m| error(Some(number), m))?;
             }
         }
-        Some("csv") => {
+        Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .has_headers(true)
-                .from_reader(file);
+                .from_reader(input);
             let headers = reader
                 .headers()
                 .map_err(|e| error(Some(1), format!("invalid CSV header: {e}")))?
@@ -133,12 +162,6 @@ pub fn load(path: &Path) -> Result<RawCatalog, CatalogLoadError> {
                     .item(record[0].to_string(), record[1].to_string(), vector)
                     .map_err(|m| error(number, m))?;
             }
-        }
-        _ => {
-            return Err(error(
-                None,
-                "unknown catalog format: use .jsonl, .ndjson or .csv".into(),
-            ))
         }
     }
     builder.finish().map_err(|m| error(None, m))

@@ -159,13 +159,16 @@ fn meta_options() -> impl Options {
         .with_limit(META_LIMIT)
 }
 
-fn encode_meta(meta: &ProfileMeta) -> Result<Vec<u8>> {
+/// A record's metadata as stored.
+pub fn encode_meta(meta: &ProfileMeta) -> Result<Vec<u8>> {
     meta_options()
         .serialize(meta)
         .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn decode_meta(bytes: &[u8]) -> Result<ProfileMeta> {
+/// A stored record's metadata, decoded under the record's size limit (a damaged or foreign
+/// database must cost an error, not the server).
+pub fn decode_meta(bytes: &[u8]) -> Result<ProfileMeta> {
     meta_options()
         .deserialize(bytes)
         .map_err(|e| StoreError::Corrupt(e.to_string()))
