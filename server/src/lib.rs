@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod privacy;
 pub mod private_files;
+pub mod profile_record;
 pub mod retention;
 pub mod routes;
 pub mod state;

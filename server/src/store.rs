@@ -8,14 +8,14 @@
 //! only) is written without a flush: a crash may lose a few of those, never a profile.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bincode::Options;
 use redb::{
     Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
 };
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub use crate::profile_record::{decode_meta, encode_meta, now_unix, ProfileId, ProfileMeta};
 
 /// The database file in the data directory.
 pub const DATABASE_FILE: &str = "profiles.redb";
@@ -27,8 +27,6 @@ const SEALED: TableDefinition<'_, [u8; 16], &[u8]> = TableDefinition::new("seale
 const FORMAT: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("veilrank_format");
 const FORMAT_KEY: &str = "format";
 const FORMAT_VALUE: &[u8] = b"veilrank-profiles-v1";
-/// Largest encoded metadata record.
-const META_LIMIT: u64 = 1024;
 
 /// Why the store failed.
 #[derive(Debug, Error)]
@@ -58,6 +56,12 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<crate::profile_record::DamagedRecord> for StoreError {
+    fn from(e: crate::profile_record::DamagedRecord) -> Self {
+        Self::Corrupt(e.0)
+    }
+}
+
 macro_rules! database_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for StoreError {
@@ -78,108 +82,6 @@ database_errors!(
 
 /// `Result` of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// A profile's id: 128 random bits, shown as 32 hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ProfileId(pub [u8; 16]);
-
-impl ProfileId {
-    /// A fresh random id.
-    pub fn generate() -> Result<Self, crate::token::RandomnessError> {
-        let mut id = [0u8; 16];
-        crate::token::random_bytes(&mut id)?;
-        Ok(Self(id))
-    }
-
-    /// Parses 32 hex digits; `None` for anything else.
-    pub fn parse(s: &str) -> Option<Self> {
-        let s = s.as_bytes();
-        if s.len() != 32 {
-            return None;
-        }
-        let mut id = [0u8; 16];
-        for (b, pair) in id.iter_mut().zip(s.chunks_exact(2)) {
-            let digit = |c: u8| (c as char).to_digit(16);
-            *b = (digit(pair[0])? * 16 + digit(pair[1])?) as u8;
-        }
-        Some(Self(id))
-    }
-}
-
-impl std::fmt::Display for ProfileId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&veilrank_core::params::hex(&self.0))
-    }
-}
-
-impl std::fmt::Debug for ProfileId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ProfileId({self})")
-    }
-}
-
-/// What the server knows about a stored profile besides its sealed content.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProfileMeta {
-    /// Derived from the access token; recognises it, cannot be turned back into it.
-    pub verifier: [u8; 32],
-    /// The catalog the profile scores against.
-    pub catalog: String,
-    /// The dimension of its vector.
-    pub dim: u32,
-    /// The parameter set it was encrypted under.
-    pub fingerprint: [u8; 32],
-    /// Unix seconds of the upload (or the last replacement).
-    pub created: u64,
-    /// Unix seconds after which it is gone, whatever its use.
-    pub expires: u64,
-    /// Unix seconds of its last use.
-    pub last_used: u64,
-    /// Bytes of the encrypted query.
-    pub size: u64,
-}
-
-impl ProfileMeta {
-    /// When the profile expires, counting idle expiry if it is on.
-    pub fn expires_at(&self, idle: Option<Duration>) -> u64 {
-        match idle {
-            Some(idle) => self
-                .expires
-                .min(self.last_used.saturating_add(idle.as_secs())),
-            None => self.expires,
-        }
-    }
-}
-
-fn meta_options() -> impl Options {
-    bincode::DefaultOptions::new()
-        .with_fixint_encoding()
-        .with_little_endian()
-        .reject_trailing_bytes()
-        .with_limit(META_LIMIT)
-}
-
-/// A record's metadata as stored.
-pub fn encode_meta(meta: &ProfileMeta) -> Result<Vec<u8>> {
-    meta_options()
-        .serialize(meta)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// A stored record's metadata, decoded under the record's size limit (a damaged or foreign
-/// database must cost an error, not the server).
-pub fn decode_meta(bytes: &[u8]) -> Result<ProfileMeta> {
-    meta_options()
-        .deserialize(bytes)
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// Seconds since the Unix epoch.
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// The profile database.
 pub struct Store {
@@ -337,7 +239,7 @@ impl Store {
         let read = self.db.begin_read()?;
         let table = read.open_table(META)?;
         let value = table.get(id.0)?;
-        value.map(|v| decode_meta(v.value())).transpose()
+        Ok(value.map(|v| decode_meta(v.value())).transpose()?)
     }
 
     /// A profile's metadata and sealed content, read in one transaction.
