@@ -149,4 +149,9 @@ $("recommend").addEventListener("click", () =>
     document.body.dataset.finished = String(Number(document.body.dataset.finished ?? 0) + 1);
   }),
 );
+// Enter in the API key field asks again, without leaving the page
+$("api-key-row").addEventListener("submit", (event) => {
+  event.preventDefault();
+  $("recommend").click();
+});
 connect();
