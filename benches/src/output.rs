@@ -9,6 +9,10 @@ pub fn table(o: &Outcome) -> String {
     let mut t = String::new();
     let mut line = |label: &str, value: String| t.push_str(&format!("  {label:<34} {value}\n"));
     line(
+        "machine",
+        format!("{} ({}); scoring kernel {}", o.cpu, o.isa, o.kernel),
+    );
+    line(
         "catalog",
         format!(
             "{} items x {} dims, {} concurrent clients, {} queries, {} threads",
@@ -120,7 +124,11 @@ pub fn write_csv(path: &Path, outcomes: &[Outcome]) -> std::io::Result<()> {
 
 /// A markdown table of a sweep, for the README.
 pub fn markdown(outcomes: &[Outcome]) -> String {
-    let mut t = String::from(
+    let mut t = outcomes
+        .first()
+        .map(|o| format!("{} ({}); scoring kernel {}\n\n", o.cpu, o.isa, o.kernel))
+        .unwrap_or_default();
+    t.push_str(
         "| items | dim | clients | p50 ms | p99 ms | server ms | ns/item-feature/core | \
          x plaintext | queries/s | up KB | down KB |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",

@@ -58,6 +58,12 @@ pub struct Outcome {
     pub max_batch: usize,
     /// Threads of the machine's rayon pool (server and baselines).
     pub threads: usize,
+    /// The CPU's model name.
+    pub cpu: String,
+    /// Its vector extensions that the kernels and the baseline could use.
+    pub isa: String,
+    /// The scoring kernel the server ran (`remote` for `--server`, which does not say).
+    pub kernel: String,
     /// End-to-end latency percentiles: encryption to ranked items.
     pub latency_p50_ms: f64,
     /// p90.
@@ -403,6 +409,14 @@ async fn drive(
             0
         },
         threads,
+        cpu: system::cpu_model(),
+        isa: system::isa_features(),
+        kernel: in_process
+            .and_then(|p| p.quantized.prepared())
+            .map_or("remote", |prepared| {
+                veilrank_engine::kernel_name(prepared.noise_plan().prime)
+            })
+            .to_string(),
         latency_p50_ms: ms(&all.total, 0.5),
         latency_p90_ms: ms(&all.total, 0.9),
         latency_p99_ms: ms(&all.total, 0.99),

@@ -1,4 +1,5 @@
-//! What the harness reads off the machine: peak memory, the last-level cache, the cores.
+//! What the harness reads off the machine: the CPU and its vector extensions, peak memory, the
+//! last-level cache, the cores.
 
 /// The process's peak resident set (`VmHWM`), in bytes; `None` where `/proc` does not say.
 pub use veilrank_server::metrics::peak_resident_bytes as peak_rss_bytes;
@@ -41,6 +42,63 @@ fn parse_cache_size(size: &str) -> Option<usize> {
     }
 }
 
+/// The CPU's model name (`/proc/cpuinfo`), or the architecture where it does not say.
+pub fn cpu_model() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    info.lines()
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            matches!(key.trim(), "model name" | "Model" | "cpu model")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// The vector extensions that matter to the scoring kernels and the plaintext baseline, as this
+/// CPU reports them at run time (space-separated; `none` when there are none of them).
+pub fn isa_features() -> String {
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        expect(unused_mut, reason = "no features to probe on this architecture")
+    )]
+    let mut found: Vec<&str> = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    {
+        for (name, present) in [
+            ("avx2", std::is_x86_feature_detected!("avx2")),
+            ("fma", std::is_x86_feature_detected!("fma")),
+            ("avx512f", std::is_x86_feature_detected!("avx512f")),
+            ("avx512ifma", std::is_x86_feature_detected!("avx512ifma")),
+            ("avx512vnni", std::is_x86_feature_detected!("avx512vnni")),
+            ("avxvnni", std::is_x86_feature_detected!("avxvnni")),
+        ] {
+            if present {
+                found.push(name);
+            }
+        }
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        for (name, present) in [
+            ("neon", std::arch::is_aarch64_feature_detected!("neon")),
+            (
+                "dotprod",
+                std::arch::is_aarch64_feature_detected!("dotprod"),
+            ),
+            ("sve", std::arch::is_aarch64_feature_detected!("sve")),
+        ] {
+            if present {
+                found.push(name);
+            }
+        }
+    }
+    if found.is_empty() {
+        "none".into()
+    } else {
+        found.join(" ")
+    }
+}
+
 /// Threads of the global rayon pool: the cores the server and the baselines use.
 pub fn threads() -> usize {
     rayon::current_num_threads()
@@ -64,6 +122,17 @@ mod tests {
         assert_eq!(gauge(text, "veilrank_x_bytes"), Some(1234.0));
         assert_eq!(gauge(text, "veilrank_x"), None);
         assert_eq!(gauge("veilrank_x_bytes nope\n", "veilrank_x_bytes"), None);
+    }
+
+    #[test]
+    fn the_cpu_and_its_extensions_are_named() {
+        assert!(!cpu_model().is_empty());
+        let isa = isa_features();
+        assert!(!isa.is_empty());
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            assert!(isa.split(' ').any(|f| f == "avx2"), "{isa}");
+        }
     }
 
     #[test]
