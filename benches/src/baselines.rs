@@ -1,8 +1,11 @@
 //! The baselines a study puts beside the encrypted path, measured in the same run: plaintext
-//! scoring of the same catalog, cache-cold, and tfhe's high-level integer API on a tiny instance
+//! scoring of the same catalog, cache-cold; the time to read the prepared catalog's bytes once
+//! (the physical floor of a pass); and tfhe's high-level integer API on a tiny instance
 //! (extrapolated; never a product path).
 
 use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
 
 use veilrank_core::plain;
 
@@ -28,6 +31,30 @@ pub fn plaintext_cold(catalog: &[i8], dim: usize, query: &[i8], runs: usize) -> 
         .collect();
     times.sort();
     times[times.len() / 2]
+}
+
+/// The fastest of `runs` reads of a buffer of `bytes` on the global rayon pool (the threads the
+/// server scores on), each after streaming another buffer as large to push it out of the
+/// caches: the least time any pass over a prepared catalog of that size can take.
+pub fn memory_read(bytes: usize, runs: usize) -> Duration {
+    let words = bytes.div_ceil(8).max(1);
+    // written, so that every page is really there (not the shared zero page)
+    let buffer: Vec<u64> = (0..words as u64).collect();
+    let evict: Vec<u64> = (0..words.min(256 << 17) as u64).collect();
+    let read = |b: &[u64]| {
+        b.par_chunks(1 << 16)
+            .map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
+            .reduce(|| 0, u64::wrapping_add)
+    };
+    (0..runs.max(1))
+        .map(|_| {
+            std::hint::black_box(read(&evict));
+            let started = Instant::now();
+            std::hint::black_box(read(&buffer));
+            started.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
 }
 
 /// tfhe's high-level integer API measured on a tiny instance.
@@ -84,5 +111,18 @@ pub fn naive_tfhe(items: usize, dim: usize) -> NaiveTfhe {
         dim,
         seconds,
         seconds_per_item_feature: seconds / (items * dim) as f64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_of_megabytes_takes_time_and_more_takes_longer() {
+        let small = memory_read(1 << 20, 3);
+        let large = memory_read(64 << 20, 3);
+        assert!(small > Duration::ZERO);
+        assert!(large > small, "64 MB in {large:?}, 1 MB in {small:?}");
     }
 }

@@ -70,6 +70,19 @@ pub fn table(o: &Outcome) -> String {
             o.plaintext_ns_per_item_feature, o.ratio_to_plaintext
         ),
     );
+    if let (Some(read), Some(bytes)) = (o.memory_read_ms, o.prepared_bytes_per_item_feature) {
+        line(
+            "memory floor",
+            format!(
+                "reading the prepared {:.0} MB once: {read:.2} ms on {} threads; \
+                 scoring pass p50 {:.1} ms = {:.1}x that",
+                bytes * (o.items * o.dim) as f64 / 1e6,
+                o.threads,
+                o.server_score_p50_ms,
+                o.server_score_p50_ms / read
+            ),
+        );
+    }
     if let (Some(prepare), Some(bytes)) = (o.prepare_s, o.prepared_bytes_per_item_feature) {
         line(
             "catalog preparation",

@@ -106,6 +106,9 @@ pub struct Outcome {
     pub plaintext_ns_per_item_feature: f64,
     /// `server_ns_per_item_feature / plaintext_ns_per_item_feature`.
     pub ratio_to_plaintext: f64,
+    /// Reading the prepared catalog's bytes once on the same threads, in ms: the memory floor of
+    /// a scoring pass (in-process only).
+    pub memory_read_ms: Option<f64>,
     /// Catalog preparation, seconds (in-process only).
     pub prepare_s: Option<f64>,
     /// Prepared catalog bytes per item-feature (in-process only).
@@ -394,6 +397,11 @@ async fn drive(
             }
         }
     });
+    let memory_read_ms = in_process.map(|p| {
+        tokio::task::block_in_place(|| {
+            baselines::memory_read(p.prepared_bytes, 5).as_secs_f64() * 1e3
+        })
+    });
     let threads = system::threads();
     let server_ns = ms(&all.server_share, 0.5) * 1e6 / item_features;
     let plaintext_ns = plaintext.as_secs_f64() * 1e9 / item_features;
@@ -439,6 +447,7 @@ async fn drive(
         plaintext_ns_per_item_feature: plaintext_ns,
         ratio_to_plaintext: server_ns / plaintext_ns,
         prepare_s: in_process.map(|p| p.prepare.as_secs_f64()),
+        memory_read_ms,
         prepared_bytes_per_item_feature: in_process
             .map(|p| p.prepared_bytes as f64 / item_features),
         peak_rss_bytes,
