@@ -10,7 +10,10 @@ pub fn table(o: &Outcome) -> String {
     let mut line = |label: &str, value: String| t.push_str(&format!("  {label:<34} {value}\n"));
     line(
         "machine",
-        format!("{} ({}); scoring kernel {}", o.cpu, o.isa, o.kernel),
+        format!(
+            "{} ({}); scoring kernel {}, plaintext baseline {}",
+            o.cpu, o.isa, o.kernel, o.baseline_kernel
+        ),
     );
     line(
         "catalog",
@@ -139,7 +142,12 @@ pub fn write_csv(path: &Path, outcomes: &[Outcome]) -> std::io::Result<()> {
 pub fn markdown(outcomes: &[Outcome]) -> String {
     let mut t = outcomes
         .first()
-        .map(|o| format!("{} ({}); scoring kernel {}\n\n", o.cpu, o.isa, o.kernel))
+        .map(|o| {
+            format!(
+                "{} ({}); scoring kernel {}, plaintext baseline {}\n\n",
+                o.cpu, o.isa, o.kernel, o.baseline_kernel
+            )
+        })
         .unwrap_or_default();
     t.push_str(
         "| items | dim | clients | p50 ms | p99 ms | server ms | ns/item-feature/core | \

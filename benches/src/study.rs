@@ -64,6 +64,8 @@ pub struct Outcome {
     pub isa: String,
     /// The scoring kernel the server ran (`remote` for `--server`, which does not say).
     pub kernel: String,
+    /// The plaintext baseline's kernel.
+    pub baseline_kernel: String,
     /// End-to-end latency percentiles: encryption to ranked items.
     pub latency_p50_ms: f64,
     /// p90.
@@ -425,6 +427,7 @@ async fn drive(
                 veilrank_engine::kernel_name(prepared.noise_plan().prime)
             })
             .to_string(),
+        baseline_kernel: veilrank_engine::baseline::kernel_name(dim).to_string(),
         latency_p50_ms: ms(&all.total, 0.5),
         latency_p90_ms: ms(&all.total, 0.9),
         latency_p99_ms: ms(&all.total, 0.99),

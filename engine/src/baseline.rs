@@ -6,12 +6,20 @@ use veilrank_core::plain;
 
 /// The exact i8 dot products of `query` with every row of `matrix` (`items * dim`, item-major),
 /// on the current rayon pool: AVX-512 (widen to i16, `vpmaddwd`, one reduction per item) when
-/// the CPU has it and `dim` is a multiple of 32, else the portable oracle. Same results.
+/// the CPU has it and `dim` is a multiple of 32, the same on AVX2 (x86-64-v3) for multiples of
+/// 16, else the portable oracle. Same results.
 pub fn scores(matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
     #[cfg(target_arch = "x86_64")]
-    if dim.is_multiple_of(32) && query.len() == dim {
-        if let Some(simd) = pulp::x86::V4::try_new() {
-            return avx512(simd, matrix, dim, query);
+    if query.len() == dim {
+        if dim.is_multiple_of(32) {
+            if let Some(simd) = pulp::x86::V4::try_new() {
+                return avx512(simd, matrix, dim, query);
+            }
+        }
+        if dim.is_multiple_of(16) {
+            if let Some(simd) = pulp::x86::V3::try_new() {
+                return avx2(simd, matrix, dim, query);
+            }
         }
     }
     plain::scores(matrix, dim, query)
@@ -21,11 +29,48 @@ pub fn scores(matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
 #[must_use]
 pub fn kernel_name(dim: usize) -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if dim.is_multiple_of(32) && pulp::x86::V4::try_new().is_some() {
-        return "avx512-vpmaddwd";
+    {
+        if dim.is_multiple_of(32) && pulp::x86::V4::try_new().is_some() {
+            return "avx512-vpmaddwd";
+        }
+        if dim.is_multiple_of(16) && pulp::x86::V3::try_new().is_some() {
+            return "avx2-vpmaddwd";
+        }
     }
     let _ = dim;
     "portable"
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2(simd: pulp::x86::V3, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
+    use core::arch::x86_64::__m256i;
+    use rayon::prelude::*;
+    const ROWS: usize = 4096;
+    let widened: Vec<__m256i> = pulp::as_arrays::<16, _>(query)
+        .0
+        .iter()
+        .map(|c| pulp::cast(c.map(i16::from)))
+        .collect();
+    let mut out = vec![0i32; matrix.len() / dim];
+    out.par_chunks_mut(ROWS)
+        .zip(matrix.par_chunks(ROWS * dim))
+        .for_each(|(out, rows)| {
+            simd.vectorize(
+                #[inline(always)]
+                || {
+                    let (avx, avx2) = (simd.avx, simd.avx2);
+                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+                        let mut acc = avx._mm256_setzero_si256();
+                        for (c, q) in pulp::as_arrays::<16, _>(row).0.iter().zip(&widened) {
+                            let wide = avx2._mm256_cvtepi8_epi16(pulp::cast(*c));
+                            acc = avx2._mm256_add_epi32(acc, avx2._mm256_madd_epi16(wide, *q));
+                        }
+                        *o = pulp::cast::<_, [i32; 8]>(acc).iter().sum();
+                    }
+                },
+            )
+        });
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -78,8 +123,29 @@ mod tests {
                 };
                 let matrix: Vec<i8> = (0..items * dim).map(value).collect();
                 let query: Vec<i8> = (0..dim).map(|i| value(i + 1_000_000)).collect();
-                prop_assert_eq!(scores(&matrix, dim, &query), plain::scores(&matrix, dim, &query));
+                let expected = plain::scores(&matrix, dim, &query);
+                prop_assert_eq!(scores(&matrix, dim, &query), expected.clone());
+                // the AVX2 path on its own, where the CPU has it (an AVX-512 CPU takes the
+                // other path in `scores`)
+                #[cfg(target_arch = "x86_64")]
+                if let (true, Some(simd)) = (dim.is_multiple_of(16), pulp::x86::V3::try_new()) {
+                    prop_assert_eq!(avx2(simd, &matrix, dim, &query), expected);
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_simd_paths_this_cpu_lacks_say_so() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if pulp::x86::V3::try_new().is_none() {
+                crate::kernel::skipped("baseline avx2", "avx2");
+            }
+            if pulp::x86::V4::try_new().is_none() {
+                crate::kernel::skipped("baseline avx512", "avx512f+avx512bw");
+            }
+        }
+        assert!(!kernel_name(64).is_empty());
     }
 }
