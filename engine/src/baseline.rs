@@ -41,68 +41,72 @@ pub fn kernel_name(dim: usize) -> &'static str {
     "portable"
 }
 
+/// One output per row of `matrix`, in parallel blocks of rows: `block` scores a block (its
+/// outputs, its rows) with the SIMD path's own loop.
 #[cfg(target_arch = "x86_64")]
-fn avx2(simd: pulp::x86::V3, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
-    use core::arch::x86_64::__m256i;
+fn by_blocks(matrix: &[i8], dim: usize, block: impl Fn(&mut [i32], &[i8]) + Sync) -> Vec<i32> {
     use rayon::prelude::*;
     const ROWS: usize = 4096;
-    let widened: Vec<__m256i> = pulp::as_arrays::<16, _>(query)
-        .0
-        .iter()
-        .map(|c| pulp::cast(c.map(i16::from)))
-        .collect();
     let mut out = vec![0i32; matrix.len() / dim];
     out.par_chunks_mut(ROWS)
         .zip(matrix.par_chunks(ROWS * dim))
-        .for_each(|(out, rows)| {
-            simd.vectorize(
-                #[inline(always)]
-                || {
-                    let (avx, avx2) = (simd.avx, simd.avx2);
-                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
-                        let mut acc = avx._mm256_setzero_si256();
-                        for (c, q) in pulp::as_arrays::<16, _>(row).0.iter().zip(&widened) {
-                            let wide = avx2._mm256_cvtepi8_epi16(pulp::cast(*c));
-                            acc = avx2._mm256_add_epi32(acc, avx2._mm256_madd_epi16(wide, *q));
-                        }
-                        *o = pulp::cast::<_, [i32; 8]>(acc).iter().sum();
-                    }
-                },
-            )
-        });
+        .for_each(|(out, rows)| block(out, rows));
     out
+}
+
+/// The query's values widened to i16, `L` at a time, as the vectors `V` of a SIMD path.
+#[cfg(target_arch = "x86_64")]
+fn widened<const L: usize, V: pulp::bytemuck::Pod>(query: &[i8]) -> Vec<V>
+where
+    [i16; L]: pulp::bytemuck::Pod,
+{
+    pulp::as_arrays::<L, _>(query)
+        .0
+        .iter()
+        .map(|c| pulp::cast(c.map(i16::from)))
+        .collect()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2(simd: pulp::x86::V3, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
+    let widened = widened::<16, core::arch::x86_64::__m256i>(query);
+    by_blocks(matrix, dim, |out, rows| {
+        simd.vectorize(
+            #[inline(always)]
+            || {
+                let (avx, avx2) = (simd.avx, simd.avx2);
+                for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+                    let mut acc = avx._mm256_setzero_si256();
+                    for (c, q) in pulp::as_arrays::<16, _>(row).0.iter().zip(&widened) {
+                        let wide = avx2._mm256_cvtepi8_epi16(pulp::cast(*c));
+                        acc = avx2._mm256_add_epi32(acc, avx2._mm256_madd_epi16(wide, *q));
+                    }
+                    *o = pulp::cast::<_, [i32; 8]>(acc).iter().sum();
+                }
+            },
+        )
+    })
 }
 
 #[cfg(target_arch = "x86_64")]
 fn avx512(simd: pulp::x86::V4, matrix: &[i8], dim: usize, query: &[i8]) -> Vec<i32> {
-    use core::arch::x86_64::__m512i;
-    use rayon::prelude::*;
-    const ROWS: usize = 4096;
-    let widened: Vec<__m512i> = pulp::as_arrays::<32, _>(query)
-        .0
-        .iter()
-        .map(|c| pulp::cast(c.map(i16::from)))
-        .collect();
-    let mut out = vec![0i32; matrix.len() / dim];
-    out.par_chunks_mut(ROWS)
-        .zip(matrix.par_chunks(ROWS * dim))
-        .for_each(|(out, rows)| {
-            simd.vectorize(
-                #[inline(always)]
-                || {
-                    let (f, bw) = (simd.avx512f, simd.avx512bw);
-                    for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
-                        let mut acc = f._mm512_setzero_si512();
-                        for (c, q) in pulp::as_arrays::<32, _>(row).0.iter().zip(&widened) {
-                            let wide = bw._mm512_cvtepi8_epi16(pulp::cast(*c));
-                            acc = f._mm512_add_epi32(acc, bw._mm512_madd_epi16(wide, *q));
-                        }
-                        *o = pulp::cast::<_, [i32; 16]>(acc).iter().sum();
+    let widened = widened::<32, core::arch::x86_64::__m512i>(query);
+    by_blocks(matrix, dim, |out, rows| {
+        simd.vectorize(
+            #[inline(always)]
+            || {
+                let (f, bw) = (simd.avx512f, simd.avx512bw);
+                for (o, row) in out.iter_mut().zip(rows.chunks_exact(dim)) {
+                    let mut acc = f._mm512_setzero_si512();
+                    for (c, q) in pulp::as_arrays::<32, _>(row).0.iter().zip(&widened) {
+                        let wide = bw._mm512_cvtepi8_epi16(pulp::cast(*c));
+                        acc = f._mm512_add_epi32(acc, bw._mm512_madd_epi16(wide, *q));
                     }
-                },
-            )
-        });
-    out
+                    *o = pulp::cast::<_, [i32; 16]>(acc).iter().sum();
+                }
+            },
+        )
+    })
 }
 
 #[cfg(test)]
