@@ -10,7 +10,10 @@
 //!
 //! Exits 1 when anything acknowledged was lost or came back, or a score was wrong.
 
-#![expect(clippy::unwrap_used, reason = "a load script: a panic is its failure report")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a load script: a panic is its failure report"
+)]
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -175,7 +178,9 @@ async fn client(
             let result = client.score(&key, &prefs_of(&prefs)).await;
             if let Ok(scores) = &result {
                 if scores.raw != expected(&prefs) {
-                    tally.violations.push("an uploaded query's scores differ from plaintext".into());
+                    tally
+                        .violations
+                        .push("an uploaded query's scores differ from plaintext".into());
                 }
             }
             failed = tally.count("score (upload)", &result);
@@ -260,7 +265,11 @@ async fn verify(
                 State::Erased => "erased",
                 State::Uncertain(..) => "one of two contents",
             },
-            if got.is_some() { "other content" } else { "nothing" }
+            if got.is_some() {
+                "other content"
+            } else {
+                "nothing"
+            }
         ))
     }
 }
@@ -305,7 +314,9 @@ async fn main() -> std::process::ExitCode {
     stop.store(true, Ordering::Relaxed);
 
     let mut tally = Tally::default();
-    let checker = Client::connect(&url, Duration::from_secs(30)).await.unwrap();
+    let checker = Client::connect(&url, Duration::from_secs(30))
+        .await
+        .unwrap();
     let (mut checked, mut erased, mut uncertain) = (0, 0, 0);
     for task in tasks {
         let (profiles, client_tally, key) = task.await.unwrap();
