@@ -150,6 +150,19 @@ mod tests {
                 crate::kernel::skipped("baseline avx512", "avx512f+avx512bw");
             }
         }
-        assert!(!kernel_name(64).is_empty());
+        // the name says which path `scores` takes on this CPU
+        #[cfg(target_arch = "x86_64")]
+        let expected = if pulp::x86::V4::try_new().is_some() {
+            "avx512-vpmaddwd"
+        } else if pulp::x86::V3::try_new().is_some() {
+            "avx2-vpmaddwd"
+        } else {
+            "portable"
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let expected = "portable";
+        assert_eq!(kernel_name(64), expected);
+        // no SIMD path takes a dimension that is not a multiple of 16
+        assert_eq!(kernel_name(24), "portable");
     }
 }

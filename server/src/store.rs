@@ -242,22 +242,15 @@ impl Store {
         Ok(value.map(|v| decode_meta(v.value())).transpose()?)
     }
 
-    /// A profile's metadata and sealed content, read in one transaction.
-    pub fn get(&self, id: &ProfileId) -> Result<Option<(ProfileMeta, Vec<u8>)>> {
+    /// A profile's sealed content (read once its token has been checked on [`Self::meta`]);
+    /// `None` when it was erased meanwhile.
+    pub fn sealed(&self, id: &ProfileId) -> Result<Option<Vec<u8>>> {
         let read = self.db.begin_read()?;
-        let Some(meta) = read
-            .open_table(META)?
-            .get(id.0)?
-            .map(|v| v.value().to_vec())
-        else {
-            return Ok(None);
-        };
         let sealed = read
             .open_table(SEALED)?
             .get(id.0)?
-            .map(|v| v.value().to_vec())
-            .ok_or_else(|| StoreError::Corrupt(format!("profile {id} has no content")))?;
-        Ok(Some((decode_meta(&meta)?, sealed)))
+            .map(|v| v.value().to_vec());
+        Ok(sealed)
     }
 
     /// Records a use of a profile (for idle expiry), without waiting for the disk.
@@ -352,11 +345,10 @@ mod tests {
             assert!(!store.replace(&b, &meta(20), b"x").unwrap());
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(
-            store.get(&a).unwrap(),
-            Some((meta(20), b"sealed-a2".to_vec()))
-        );
-        assert_eq!(store.get(&b).unwrap(), None);
+        assert_eq!(store.meta(&a).unwrap(), Some(meta(20)));
+        assert_eq!(store.sealed(&a).unwrap(), Some(b"sealed-a2".to_vec()));
+        assert_eq!(store.meta(&b).unwrap(), None);
+        assert_eq!(store.sealed(&b).unwrap(), None);
         assert_eq!(store.count().unwrap(), 1);
     }
 

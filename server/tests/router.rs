@@ -121,7 +121,7 @@ async fn a_profile_stored_in_an_earlier_wire_format_is_incompatible() {
     // the same message as format 1 would have carried it, sealed as the server seals content
     let mut old = body;
     old[4..6].copy_from_slice(&1u16.to_le_bytes());
-    let (meta, _) = state.store.get(&id).unwrap().unwrap();
+    let meta = state.store.meta(&id).unwrap().unwrap();
     let sealed = token.seal(&id, &old).unwrap();
     assert!(state.store.replace(&id, &meta, &sealed).unwrap());
 

@@ -246,9 +246,9 @@ pub async fn score(
         // an erased and an existing id with a wrong token cost the same (one small read and one
         // token comparison), so the time of a 404 does not say whether the id exists
         let meta = check(&state, state.store.meta(&id)?, &token, now)?;
-        let (_, sealed) = state
+        let sealed = state
             .store
-            .get(&id)?
+            .sealed(&id)?
             .ok_or_else(AppError::profile_not_found)?;
         let catalog = state
             .catalogs
