@@ -33,6 +33,8 @@ pub struct Capacity {
     pub max_batch: usize,
     /// Show progress bars.
     pub progress: bool,
+    /// The scoring kernel (`None`: the fastest this CPU runs).
+    pub kernel: Option<veilrank_engine::Kernel>,
 }
 
 /// What one capacity run measured. Times in milliseconds.
@@ -58,12 +60,15 @@ pub struct CapacityOutcome {
     pub server_p50_ms: f64,
     /// Mean queries per scoring pass.
     pub mean_batch: f64,
+    /// The scoring kernel the server ran.
+    #[serde(default)]
+    pub kernel: String,
 }
 
 /// Runs one capacity measurement against a fresh in-process server; an error if any client's
 /// decrypted scores differ from the plaintext scores.
 pub async fn run(c: &Capacity) -> Result<CapacityOutcome, String> {
-    let p = study::start_in_process(c.items, c.dim, c.max_batch, c.progress).await?;
+    let p = study::start_in_process(c.items, c.dim, c.max_batch, c.progress, c.kernel).await?;
     let outcome = drive(c, &p).await;
     p.server
         .shutdown()
@@ -157,6 +162,11 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
         latency_p99_ms: ms(&round_trip, 0.99),
         server_p50_ms: ms(&server, 0.5),
         mean_batch: batches as f64 / c.queries.max(1) as f64,
+        kernel: p
+            .quantized
+            .prepared()
+            .map_or("", veilrank_engine::PreparedCatalog::kernel_name)
+            .to_string(),
     })
 }
 
@@ -177,12 +187,14 @@ pub fn table(alone: &CapacityOutcome, batched: &CapacityOutcome) -> String {
         )
     };
     format!(
-        "server capacity, {} items x {} dims, {} clients replaying their queries, {} queries\n  \
+        "server capacity, {} items x {} dims, {} clients replaying their queries, {} queries, \
+         {} kernel\n  \
          {:<24} {:>8} {:>10} {:>10} {:>10} {:>8}\n{}{}  throughput ratio (batched / one at a time): {:.2}x\n",
         alone.items,
         alone.dim,
         alone.concurrency,
         alone.queries,
+        alone.kernel,
         "server",
         "qps",
         "p50 ms",

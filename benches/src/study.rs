@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_client::{Client, Report, SecretKey};
 use veilrank_core::V1_128;
+use veilrank_engine::{Kernel, PreparedCatalog};
 use veilrank_server::catalog::ServedCatalog;
 use veilrank_server::catalog_file::{RawCatalog, RawItem};
 use veilrank_server::catalogs::Catalogs;
@@ -41,6 +42,8 @@ pub struct Study {
     pub top: usize,
     /// Show progress bars.
     pub progress: bool,
+    /// The in-process server's scoring kernel (`None`: the fastest this CPU runs).
+    pub kernel: Option<Kernel>,
 }
 
 /// Everything a study measured. Times in milliseconds unless named otherwise.
@@ -163,9 +166,12 @@ pub async fn start_in_process(
     dim: usize,
     max_batch: usize,
     progress: bool,
+    kernel: Option<Kernel>,
 ) -> Result<InProcess, String> {
     let raw = synthetic_catalog(items, dim);
-    let catalog = ServedCatalog::new("bench", raw, V1_128).map_err(|e| format!("catalog: {e}"))?;
+    let catalog = ServedCatalog::new("bench", raw, V1_128)
+        .map_err(|e| format!("catalog: {e}"))?
+        .with_kernel(kernel);
     let bar = bar(progress, 0, "preparing");
     let started = Instant::now();
     let prepared_bytes = tokio::task::block_in_place(|| {
@@ -285,9 +291,16 @@ pub async fn run(study: &Study) -> Result<Outcome, String> {
     system::reset_peak_rss();
     let in_process = match &study.server {
         Some(_) => None,
-        None => {
-            Some(start_in_process(study.items, study.dim, study.max_batch, study.progress).await?)
-        }
+        None => Some(
+            start_in_process(
+                study.items,
+                study.dim,
+                study.max_batch,
+                study.progress,
+                study.kernel,
+            )
+            .await?,
+        ),
     };
     let url = match (&study.server, &in_process) {
         (Some(url), _) => url.clone(),
@@ -423,9 +436,7 @@ async fn drive(
         isa: system::isa_features(),
         kernel: in_process
             .and_then(|p| p.quantized.prepared())
-            .map_or("remote", |prepared| {
-                veilrank_engine::kernel_name(prepared.noise_plan().prime)
-            })
+            .map_or("remote", PreparedCatalog::kernel_name)
             .to_string(),
         baseline_kernel: veilrank_engine::baseline::kernel_name(dim).to_string(),
         latency_p50_ms: ms(&all.total, 0.5),

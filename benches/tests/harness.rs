@@ -51,6 +51,7 @@ fn small(
         max_batch: 4,
         top: 5,
         progress: false,
+        kernel: None,
     }
 }
 
@@ -141,7 +142,9 @@ async fn a_small_study_reports_every_field_consistently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_study_against_a_running_server_reports_the_servers_memory() {
     let (items, dim) = (2048, 8);
-    let running = study::start_in_process(items, dim, 4, false).await.unwrap();
+    let running = study::start_in_process(items, dim, 4, false, None)
+        .await
+        .unwrap();
     let outcome = study::run(&small(Some(running.server.url()), items, dim, 2, 4))
         .await
         .unwrap();
@@ -169,6 +172,7 @@ async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
         queries: 9,
         max_batch,
         progress: false,
+        kernel: None,
     };
     let alone = capacity::run(&run(1)).await.unwrap();
     let batched = capacity::run(&run(4)).await.unwrap();

@@ -118,6 +118,14 @@ pub enum Error {
         /// The catalog's dimension.
         dim: usize,
     },
+    /// A server was asked to score with a kernel it cannot use here (its operator's choice).
+    #[error("the {kernel} scoring kernel cannot score this catalog here: {reason}")]
+    KernelUnavailable {
+        /// The kernel's name.
+        kernel: &'static str,
+        /// Why not.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

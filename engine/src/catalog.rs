@@ -5,7 +5,7 @@
 //! noise analysis picked. A query's result for block b is `R_b = sum_i B_i * V_{b,i}` over its
 //! ciphertexts' bodies; with the catalog's hint `H_b` (the same sum over the public masks,
 //! `veilrank_core::hint`), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j.
-//! 7 bytes per item-feature under the IFMA kernel (8 otherwise, [`crate::store`]), laid out in
+//! 7 bytes per item-feature under the IFMA kernel (8 under the others, [`crate::store`]), laid out in
 //! superblocks of a few blocks (see [`crate::kernel`]) so that scoring streams it in order.
 
 use veilrank_core::hint::{public_masks, Hint};
@@ -14,7 +14,7 @@ use veilrank_core::reference::check_catalog;
 use veilrank_core::{Error, ParameterSet, Query, Response, Result};
 
 use crate::expand::ExpandedQuery;
-use crate::kernel;
+use crate::kernel::{self, Kernel};
 use crate::pass::Passes;
 
 /// A catalog ready to score encrypted queries.
@@ -41,14 +41,39 @@ impl PreparedCatalog {
         values: &[i8],
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
+        Self::prepare_on(params, dim, values, None, progress)
+    }
+
+    /// [`Self::prepare_with_progress`] on `kernel` (`None`: the fastest this CPU runs for the
+    /// prime the noise analysis picks), or an error where that kernel does not run here or does
+    /// not cover that prime.
+    pub fn prepare_on(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        kernel: Option<Kernel>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Self> {
         let items = check_catalog(params, dim, values)?;
         let stats = CatalogNoiseStats::of_catalog(params, dim, values);
         let plan = noise::choose(params, dim, &stats)?;
+        let kernel = match kernel {
+            Some(kernel) => kernel.check(plan.prime).map(|()| kernel)?,
+            None => Kernel::best(plan.prime),
+        };
         let n = params.polynomial_size;
-        let passes = Passes::prepare(plan.prime, plan.response_bits, n, dim, values, progress);
+        let passes = Passes::prepare(
+            kernel,
+            plan.prime,
+            plan.response_bits,
+            n,
+            dim,
+            values,
+            progress,
+        );
         // the hint: one pass of the public masks over the catalog, kept in the transform domain
         let masks = public_masks(params, dim, plan.prime);
-        let slot = kernel::pair(&masks, None, dim, n);
+        let slot = passes.slot(&masks, None);
         let blocks = passes.pass(&[slot.as_slice()], 1, &|_, values: &mut [u64]| {
             values.to_vec()
         });
@@ -97,7 +122,12 @@ impl PreparedCatalog {
         self.passes.store.bytes()
     }
 
-    /// The kernel that scores this catalog on this CPU (`ifma` or `portable`).
+    /// The kernel that scores this catalog.
+    pub fn kernel(&self) -> Kernel {
+        self.passes.store.kernel()
+    }
+
+    /// Its name, as logs and the harness show it.
     pub fn kernel_name(&self) -> &'static str {
         self.passes.store.kernel_name()
     }
@@ -137,12 +167,11 @@ impl PreparedCatalog {
                 ));
             }
         }
-        let n = self.params.polynomial_size;
         let slots: Vec<kernel::Tiles> = queries
             .chunks(2)
             .map(|pair| {
                 let second = pair.get(1).map(|q| q.bodies.as_slice());
-                kernel::pair(&pair[0].bodies, second, dim, n)
+                self.passes.slot(&pair[0].bodies, second)
             })
             .collect();
         let slots: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();

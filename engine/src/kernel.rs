@@ -12,12 +12,141 @@
 //! The multiply-accumulate is register-blocked: two slots against two blocks per catalog and
 //! slot load, 16 accumulators.
 //!
-//! Two kernels compute on this layout: the portable one here ([`reduced`], tfhe-ntt's reduced
-//! multiply-accumulate, on every CPU and for every prime) and, for `ifma50` on x86-64 CPUs with
-//! AVX-512 IFMA, the lazy-reduction kernel of [`crate::ifma`].
+//! Four kernels compute on this layout ([`Kernel`]): the portable one here ([`reduced`],
+//! tfhe-ntt's reduced multiply-accumulate, on every CPU and for every prime) and, for `ifma50`,
+//! the lazy-reduction kernels of [`crate::ifma`] (AVX-512 IFMA) and of [`crate::split`] (AVX2 and
+//! NEON, on 25-bit halves).
+
+use std::fmt;
+use std::str::FromStr;
 
 use aligned_vec::{AVec, ConstAlign};
 use tfhe_ntt::prime64::Plan;
+use veilrank_core::ntt::ServerPrime;
+use veilrank_core::{Error, Result};
+
+/// A scoring kernel: its arithmetic and the catalog storage that goes with it. The server picks
+/// the fastest one this CPU runs for the catalog's prime ([`Kernel::best`]); a provider may ask
+/// for another (to compare them side by side on one machine, or to rule one out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// AVX-512 IFMA: 52-bit products summed lazily, 7 bytes per value (x86-64).
+    Ifma,
+    /// AVX2: 32-bit products of 25-bit halves (Karatsuba), summed lazily, 8 bytes per value.
+    Avx2,
+    /// NEON: the AVX2 kernel's arithmetic on aarch64.
+    Neon,
+    /// tfhe-ntt's reduced multiply-accumulate, 8 bytes per value: every CPU, every prime.
+    Portable,
+}
+
+impl Kernel {
+    /// Every kernel, fastest first.
+    pub const ALL: [Kernel; 4] = [Kernel::Ifma, Kernel::Avx2, Kernel::Neon, Kernel::Portable];
+
+    /// The name flags, logs and the harness use.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kernel::Ifma => "ifma",
+            Kernel::Avx2 => "avx2",
+            Kernel::Neon => "neon",
+            Kernel::Portable => "portable",
+        }
+    }
+
+    /// Whether this CPU has the instructions the kernel needs.
+    #[must_use]
+    pub fn runs_here(self) -> bool {
+        match self {
+            Kernel::Ifma => cfg!(target_arch = "x86_64") && ifma_here(),
+            Kernel::Avx2 => cfg!(target_arch = "x86_64") && avx2_here(),
+            Kernel::Neon => cfg!(target_arch = "aarch64") && neon_here(),
+            Kernel::Portable => true,
+        }
+    }
+
+    /// Whether the kernel computes under `prime`: the lazy kernels' bounds hold for `ifma50`
+    /// (below 2^51) only.
+    #[must_use]
+    pub fn covers(self, prime: ServerPrime) -> bool {
+        self == Kernel::Portable || prime == ServerPrime::Ifma50
+    }
+
+    /// The fastest kernel this CPU runs for `prime`.
+    #[must_use]
+    pub fn best(prime: ServerPrime) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.runs_here() && k.covers(prime))
+            .unwrap_or(Kernel::Portable)
+    }
+
+    /// `Ok` where the kernel runs here and covers `prime`, else an error that says which not.
+    pub fn check(self, prime: ServerPrime) -> Result<()> {
+        if !self.runs_here() {
+            return Err(Error::KernelUnavailable {
+                kernel: self.name(),
+                reason: "this CPU lacks its instructions".into(),
+            });
+        }
+        if !self.covers(prime) {
+            return Err(Error::KernelUnavailable {
+                kernel: self.name(),
+                reason: format!("the catalog's prime {} is past its bounds", prime.name()),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn ifma_here() -> bool {
+    crate::ifma::Ifma::try_new().is_some()
+}
+
+#[cfg(target_arch = "x86_64")]
+fn avx2_here() -> bool {
+    crate::split::avx2::Avx2::try_new().is_some()
+}
+
+#[cfg(target_arch = "aarch64")]
+fn neon_here() -> bool {
+    std::arch::is_aarch64_feature_detected!("neon")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn ifma_here() -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn avx2_here() -> bool {
+    false
+}
+
+#[cfg(not(target_arch = "aarch64"))]
+fn neon_here() -> bool {
+    false
+}
+
+impl fmt::Display for Kernel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Kernel {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown kernel {s:?}: one of ifma, avx2, neon, portable"))
+    }
+}
 
 /// Coefficients per tile: one AVX-512 vector, so that each load is a whole cache line and the
 /// tiles of a register block are contiguous.
@@ -140,6 +269,18 @@ pub(crate) fn reduced(
                     plan.mul_accumulate(acc_second, &q[LANES..], v);
                 }
             }
+        }
+    }
+    reduce_fully(plan.modulus(), acc);
+}
+
+/// Brings `values`, congruent and below 2^64, below `q`. tfhe-ntt's multiply-accumulate on IFMA
+/// leaves about one value in two million in `[q, 2q)` (measured with 4M random products), where
+/// the hint must be canonical and [`crate::switch`] expects values below `4q`.
+pub(crate) fn reduce_fully(q: u64, values: &mut [u64]) {
+    for x in values {
+        if *x >= q {
+            *x %= q;
         }
     }
 }

@@ -18,16 +18,17 @@ pub mod expand;
 mod ifma;
 mod kernel;
 mod pass;
+mod split;
 mod store;
 mod switch;
 
 pub use catalog::PreparedCatalog;
 pub use expand::ExpandedQuery;
+pub use kernel::Kernel;
 pub use veilrank_core::{Error, Result};
 
-/// The scoring kernel this CPU runs for `prime`: `ifma` (AVX-512 IFMA with lazy reduction, 7
-/// bytes per value) or `portable` (tfhe-ntt's reduced multiply-accumulate, 8 bytes per value).
+/// The scoring kernel this CPU runs for `prime` by default ([`Kernel::best`]).
 #[must_use]
 pub fn kernel_name(prime: veilrank_core::ntt::ServerPrime) -> &'static str {
-    store::Store::for_prime(prime, 0).kernel_name()
+    Kernel::best(prime).name()
 }

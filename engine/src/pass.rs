@@ -1,6 +1,6 @@
 //! The catalog in the transform domain, in the kernel's layout, and one pass of a batch over it.
 //!
-//! A pass takes slots of two queries' bodies each ([`kernel::pair`]) through every superblock in
+//! A pass takes slots of two queries' bodies each ([`Passes::slot`]) through every superblock in
 //! parallel (rayon), runs the kernel of the store, takes each slot's blocks out of the
 //! accumulators and finishes each block: the inverse transform, the response switch and the
 //! packing of a response ([`Passes::finish_block`]), or nothing at all for the hint.
@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use veilrank_core::bitpack;
 use veilrank_core::ntt::{from_signed, ServerPrime};
 
-use crate::kernel;
+use crate::kernel::{self, Kernel};
 use crate::store::{Store, Superblock};
 use crate::switch::ResponseSwitch;
 
@@ -57,6 +57,7 @@ impl Passes {
     /// Transforms `values` (`items * dim`, item-major, a checked catalog) block by block,
     /// calling `progress(blocks_done, blocks)` from rayon's threads as blocks are done.
     pub(crate) fn prepare(
+        kernel: Kernel,
         prime: ServerPrime,
         response_bits: u32,
         n: usize,
@@ -78,7 +79,7 @@ impl Passes {
         let (q, ntt_plan) = (prime.modulus(), prime.plan());
         // enough superblocks for every thread, each as large as L2 holds a tile of
         let superblock = (blocks / 8).clamp(1, kernel::superblock_cap(dim));
-        let mut store = Store::for_prime(prime, blocks * dim * n);
+        let mut store = Store::new(kernel, prime, blocks * dim * n);
         let done = std::sync::atomic::AtomicUsize::new(0);
         store
             .superblocks_mut(superblock * dim * n)
@@ -107,9 +108,15 @@ impl Passes {
             items,
             n,
             superblock,
-            switch: ResponseSwitch::new(prime, response_bits),
+            switch: ResponseSwitch::new(prime, response_bits, kernel),
             store,
         }
+    }
+
+    /// One kernel slot of two queries' bodies (`second` or zeros), in the layout of this
+    /// catalog's kernel.
+    pub(crate) fn slot(&self, first: &[u64], second: Option<&[u64]>) -> kernel::Tiles {
+        self.store.slot(first, second, self.dim, self.n)
     }
 
     /// The number of blocks of N items.

@@ -1,9 +1,10 @@
 //! The prepared catalog's memory, in the layout of the kernel that scores it.
 //!
-//! Under `ifma50` on a CPU with IFMA and VBMI, values are packed in 7 bytes
-//! ([`kernel::PACKED_VALUE_BYTES`]); otherwise (the 62-bit prime, or an older CPU) they are whole
-//! words for tfhe-ntt's multiply-accumulate. Either way the order is the kernel's tiled order,
-//! per superblock `[tile][block][feature][LANES]`. The kernel travels with its storage, so a
+//! Under `ifma50`, values are packed in 7 bytes for the IFMA kernel
+//! ([`crate::ifma::PACKED_VALUE_BYTES`]) or split in halves for the AVX2 and NEON kernels
+//! ([`crate::split`]); otherwise (the 62-bit prime, or the portable kernel) they are whole words
+//! for tfhe-ntt's multiply-accumulate. Either way the order is the kernel's tiled order, per
+//! superblock `[tile][block][feature][LANES]`. The kernel travels with its storage, so a
 //! superblock is always read by the code that wrote it.
 
 #[cfg(target_arch = "x86_64")]
@@ -12,7 +13,8 @@ use tfhe_ntt::prime64::Plan;
 
 #[cfg(target_arch = "x86_64")]
 use crate::ifma::{self, Ifma, VecReducer, PACKED_ROW, PACKED_VALUE_BYTES};
-use crate::kernel::{self, Shape, Tiles, LANES};
+use crate::kernel::{self, Kernel, Shape, Tiles, LANES};
+use crate::split;
 use veilrank_core::ntt::ServerPrime;
 
 /// The transform-domain catalog.
@@ -24,32 +26,77 @@ pub(crate) enum Store {
         reducer: VecReducer,
         bytes: AVec<u8, ConstAlign<64>>,
     },
+    /// For the split kernels: a word per value, its halves in 32-bit lanes.
+    Split { kernel: SplitKernel, words: Tiles },
     /// For tfhe-ntt's reduced multiply-accumulate: 8 bytes per value.
     Wide { plan: &'static Plan, words: Tiles },
 }
 
+/// Which split kernel, with the proof that the CPU runs it.
+#[derive(Clone, Copy)]
+pub(crate) enum SplitKernel {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(split::avx2::Avx2),
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+}
+
 impl Store {
-    /// Room for `values` values, for the fastest kernel of `prime` on this CPU.
-    pub(crate) fn for_prime(prime: ServerPrime, values: usize) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if let (Some(simd), Some(reducer)) = (Ifma::try_new(), VecReducer::try_new(prime.modulus()))
-        {
-            return Store::Packed {
-                simd,
-                reducer,
-                bytes: aligned_vec::avec![[64]| 0u8; values * PACKED_VALUE_BYTES],
-            };
+    /// Room for `values` values for `kernel`, or for the portable kernel where `kernel` does not
+    /// run here or does not cover `prime` ([`Kernel::check`] says which beforehand).
+    pub(crate) fn new(kernel: Kernel, prime: ServerPrime, values: usize) -> Self {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Ifma => {
+                if let (Some(simd), Some(reducer)) =
+                    (Ifma::try_new(), VecReducer::try_new(prime.modulus()))
+                {
+                    return Store::Packed {
+                        simd,
+                        reducer,
+                        bytes: aligned_vec::avec![[64]| 0u8; values * PACKED_VALUE_BYTES],
+                    };
+                }
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 if kernel.covers(prime) => {
+                if let Some(simd) = split::avx2::Avx2::try_new() {
+                    return Self::split(SplitKernel::Avx2(simd), values);
+                }
+            }
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon if kernel.covers(prime) => return Self::split(SplitKernel::Neon, values),
+            _ => {}
         }
         Self::wide(prime, values)
     }
 
-    /// The kernel that scores this store, as the harness and the logs name it.
-    pub(crate) fn kernel_name(&self) -> &'static str {
+    /// Room for `values` values for a split kernel.
+    fn split(kernel: SplitKernel, values: usize) -> Self {
+        Store::Split {
+            kernel,
+            words: kernel::tiles(values),
+        }
+    }
+
+    /// The kernel that scores this store.
+    pub(crate) fn kernel(&self) -> Kernel {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Store::Packed { .. } => "ifma",
-            Store::Wide { .. } => "portable",
+            Store::Packed { .. } => Kernel::Ifma,
+            Store::Split { kernel, .. } => match *kernel {
+                #[cfg(target_arch = "x86_64")]
+                SplitKernel::Avx2(_) => Kernel::Avx2,
+                #[cfg(target_arch = "aarch64")]
+                SplitKernel::Neon => Kernel::Neon,
+            },
+            Store::Wide { .. } => Kernel::Portable,
         }
+    }
+
+    /// The kernel that scores this store, as the harness and the logs name it.
+    pub(crate) fn kernel_name(&self) -> &'static str {
+        self.kernel().name()
     }
 
     /// Room for `values` whole words, scored by tfhe-ntt whatever the CPU.
@@ -65,7 +112,22 @@ impl Store {
         match self {
             #[cfg(target_arch = "x86_64")]
             Store::Packed { bytes, .. } => bytes.len(),
-            Store::Wide { words, .. } => words.len() * 8,
+            Store::Split { words, .. } | Store::Wide { words, .. } => words.len() * 8,
+        }
+    }
+
+    /// One kernel slot of two queries' bodies (`dim` transform-domain polynomials of `n` values
+    /// each, feature-major), in the layout this store's kernel reads.
+    pub(crate) fn slot(
+        &self,
+        first: &[u64],
+        second: Option<&[u64]>,
+        dim: usize,
+        n: usize,
+    ) -> Tiles {
+        match self {
+            Store::Split { .. } => split::pair(first, second, dim, n),
+            _ => kernel::pair(first, second, dim, n),
         }
     }
 
@@ -85,6 +147,13 @@ impl Store {
                     bytes,
                 })
                 .collect(),
+            Store::Split { kernel, words } => words
+                .chunks(values)
+                .map(|words| Superblock::Split {
+                    kernel: *kernel,
+                    words,
+                })
+                .collect(),
             Store::Wide { plan, words } => words
                 .chunks(values)
                 .map(|words| Superblock::Wide { plan, words })
@@ -100,6 +169,9 @@ impl Store {
                 .chunks_mut(values * PACKED_VALUE_BYTES)
                 .map(SuperblockMut::Packed)
                 .collect(),
+            Store::Split { words, .. } => {
+                words.chunks_mut(values).map(SuperblockMut::Split).collect()
+            }
             Store::Wide { words, .. } => {
                 words.chunks_mut(values).map(SuperblockMut::Wide).collect()
             }
@@ -116,6 +188,10 @@ pub(crate) enum Superblock<'a> {
         reducer: VecReducer,
         bytes: &'a [u8],
     },
+    Split {
+        kernel: SplitKernel,
+        words: &'a [u64],
+    },
     Wide {
         plan: &'a Plan,
         words: &'a [u64],
@@ -128,13 +204,13 @@ impl Superblock<'_> {
         match self {
             #[cfg(target_arch = "x86_64")]
             Superblock::Packed { bytes, .. } => bytes.len() / PACKED_VALUE_BYTES,
-            Superblock::Wide { words, .. } => words.len(),
+            Superblock::Split { words, .. } | Superblock::Wide { words, .. } => words.len(),
         }
     }
 
-    /// Accumulates every slot (two queries, [`kernel::pair`]: `2 dim n` values each) against each
-    /// of the superblock's blocks into `acc`, reduced mod q, in the kernel's layout
-    /// ([`kernel::acc_row`]); [`kernel::untile`] takes one slot's blocks out of it.
+    /// Accumulates every slot ([`Store::slot`]) against each of the superblock's blocks into
+    /// `acc`, reduced mod q, in the kernel's layout ([`kernel::acc_row`]); [`kernel::untile`]
+    /// takes one slot's blocks out of it.
     pub(crate) fn score(self, queries: &[&[u64]], shape: Shape, acc: &mut [u64]) {
         debug_assert_eq!(self.values(), shape.blocks * shape.dim * shape.n);
         match self {
@@ -144,6 +220,12 @@ impl Superblock<'_> {
                 reducer,
                 bytes,
             } => ifma::lazy(simd, reducer, queries, bytes, shape, acc),
+            Superblock::Split { kernel, words } => match kernel {
+                #[cfg(target_arch = "x86_64")]
+                SplitKernel::Avx2(simd) => split::avx2::lazy(simd, queries, words, shape, acc),
+                #[cfg(target_arch = "aarch64")]
+                SplitKernel::Neon => split::neon::lazy(queries, words, shape, acc),
+            },
             Superblock::Wide { plan, words } => kernel::reduced(plan, queries, words, shape, acc),
         }
     }
@@ -153,6 +235,7 @@ impl Superblock<'_> {
 pub(crate) enum SuperblockMut<'a> {
     #[cfg(target_arch = "x86_64")]
     Packed(&'a mut [u8]),
+    Split(&'a mut [u64]),
     Wide(&'a mut [u64]),
 }
 
@@ -162,7 +245,7 @@ impl SuperblockMut<'_> {
         match self {
             #[cfg(target_arch = "x86_64")]
             SuperblockMut::Packed(bytes) => bytes.len() / PACKED_VALUE_BYTES,
-            SuperblockMut::Wide(words) => words.len(),
+            SuperblockMut::Split(words) | SuperblockMut::Wide(words) => words.len(),
         }
     }
 
@@ -182,6 +265,12 @@ impl SuperblockMut<'_> {
                             out.copy_from_slice(&v.to_le_bytes()[..PACKED_VALUE_BYTES]);
                         }
                     }
+                    SuperblockMut::Split(words) => {
+                        let row = &mut words[(first_row + i) * LANES..][..LANES];
+                        for (out, &v) in row.iter_mut().zip(lanes) {
+                            *out = split::encode(v);
+                        }
+                    }
                     SuperblockMut::Wide(words) => {
                         words[(first_row + i) * LANES..][..LANES].copy_from_slice(lanes);
                     }
@@ -192,92 +281,4 @@ impl SuperblockMut<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Both stores, every register-blocking shape (odd remainders of queries and blocks
-    /// included), against a direct computation mod q.
-    #[test]
-    fn both_stores_score_exactly() {
-        let (dim, n) = (5usize, 64usize);
-        if Store::for_prime(ServerPrime::Ifma50, 0).kernel_name() == "portable" {
-            kernel::skipped("both_stores_score_exactly (packed store)", "AVX-512 IFMA");
-        }
-        for prime in veilrank_core::ntt::SERVER_PRIMES {
-            let q = prime.modulus();
-            // the largest values first: a packing that dropped a high bit would show
-            let value = |i: usize| match i % 7 {
-                0 => q - 1,
-                _ => ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % q as u128) as u64,
-            };
-            for (blocks, batch) in [(1, 1), (3, 1), (3, 4), (2, 3), (4, 2), (7, 5)] {
-                // per block, feature-major polynomials
-                let polys: Vec<Vec<u64>> = (0..blocks)
-                    .map(|k| (0..dim * n).map(|i| value(i + k * dim * n + 1)).collect())
-                    .collect();
-                let queries: Vec<Vec<u64>> = (0..batch)
-                    .map(|j| {
-                        (0..2 * dim * n)
-                            .map(|i| value(i + 7_777 * (j + 1)))
-                            .collect()
-                    })
-                    .collect();
-                let mut expected = vec![0u64; batch * blocks * 2 * n];
-                for (j, query) in queries.iter().enumerate() {
-                    for (k, block) in polys.iter().enumerate() {
-                        let e = &mut expected[(j * blocks + k) * 2 * n..];
-                        for i in 0..dim {
-                            for x in 0..n {
-                                let (t, l) = (x / LANES, x % LANES);
-                                let v = block[i * n + x] as u128;
-                                let m = query[(t * dim + i) * 2 * LANES + l] as u128;
-                                let b = query[(t * dim + i) * 2 * LANES + LANES + l] as u128;
-                                let qq = q as u128;
-                                e[x] = ((e[x] as u128 + m * v % qq) % qq) as u64;
-                                e[n + x] = ((e[n + x] as u128 + b * v % qq) % qq) as u64;
-                            }
-                        }
-                    }
-                }
-                let refs: Vec<&[u64]> = queries.iter().map(Vec::as_slice).collect();
-                let values = blocks * dim * n;
-                for mut store in [Store::for_prime(prime, values), Store::wide(prime, values)] {
-                    for mut superblock in store.superblocks_mut(values) {
-                        for (k, block) in polys.iter().enumerate() {
-                            superblock.put_block(block, dim, n, k);
-                        }
-                    }
-                    let packed = store.kernel_name() == "ifma";
-                    let mut tiled = vec![1u64; batch * blocks * 2 * n];
-                    let shape = Shape { blocks, dim, n };
-                    for superblock in store.superblocks(values) {
-                        superblock.score(&refs, shape, &mut tiled);
-                    }
-                    let mut acc = vec![0u64; batch * blocks * 2 * n];
-                    for (j, out) in acc.chunks_exact_mut(blocks * 2 * n).enumerate() {
-                        kernel::untile(&tiled, shape, j, out);
-                    }
-                    assert_eq!(
-                        acc, expected,
-                        "{prime:?}, packed {packed}, {blocks} blocks, {batch} queries"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn only_ifma50_packs() {
-        let wide = Store::for_prime(ServerPrime::Wide62, 64);
-        assert!(matches!(wide, Store::Wide { .. }));
-        assert_eq!(wide.bytes(), 64 * 8);
-        let fast = Store::for_prime(ServerPrime::Ifma50, 64);
-        let expected = if fast.kernel_name() == "ifma" {
-            64 * 7
-        } else {
-            kernel::skipped("only_ifma50_packs", "AVX-512 IFMA");
-            64 * 8
-        };
-        assert_eq!(fast.bytes(), expected);
-    }
-}
+mod tests;

@@ -12,6 +12,7 @@
 
 #[cfg(target_arch = "x86_64")]
 use crate::ifma::{self, Ifma};
+use crate::kernel::Kernel;
 use veilrank_core::ntt::ServerPrime;
 
 /// The switch `Z_q -> Z_(2^w)` for one prime and width.
@@ -38,17 +39,21 @@ struct VectorSwitch {
 }
 
 impl ResponseSwitch {
-    /// The switch for coefficients mod `prime` to `bits` bits (`bits <= 39`).
-    pub(crate) fn new(prime: ServerPrime, bits: u32) -> Self {
+    /// The switch for coefficients mod `prime` to `bits` bits (`bits <= 39`), on the vector path
+    /// where the catalog is scored by the IFMA kernel (so that another kernel, chosen to stand in
+    /// for an older CPU, runs what that CPU would).
+    pub(crate) fn new(prime: ServerPrime, bits: u32, kernel: Kernel) -> Self {
         let q = prime.modulus();
         let quotient = |shift: u32| {
             let q = u128::from(q);
             (((1u128 << shift) + q / 2) / q) as u64
         };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = kernel;
         #[cfg(target_arch = "x86_64")]
         let vector = {
             let s = 50u32.saturating_sub(bits);
-            (q < 1 << 52 && q > 1 << 50 && s >= 10)
+            (kernel == Kernel::Ifma && q < 1 << 52 && q > 1 << 50 && s >= 10)
                 .then(Ifma::try_new)
                 .flatten()
                 .map(|simd| {
@@ -118,7 +123,7 @@ mod tests {
         ) {
             for prime in veilrank_core::ntt::SERVER_PRIMES {
                 let q = prime.modulus();
-                let switch = ResponseSwitch::new(prime, bits);
+                let switch = ResponseSwitch::new(prime, bits, Kernel::best(prime));
                 let inputs: Vec<u64> = raw.iter().map(|x| x % q).collect();
                 let mut got = inputs.clone();
                 switch.apply(&mut got);
@@ -136,7 +141,7 @@ mod tests {
     fn unreduced_inputs_switch_like_their_residues() {
         for prime in veilrank_core::ntt::SERVER_PRIMES {
             let q = prime.modulus();
-            let switch = ResponseSwitch::new(prime, 29);
+            let switch = ResponseSwitch::new(prime, 29, Kernel::best(prime));
             let residues: Vec<u64> = (0..64u64)
                 .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % q)
                 .collect();
@@ -155,7 +160,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn the_vector_path_is_taken_for_ifma50_where_the_cpu_allows() {
-        let switch = ResponseSwitch::new(ServerPrime::Ifma50, 29);
+        let switch = ResponseSwitch::new(ServerPrime::Ifma50, 29, Kernel::Ifma);
         assert_eq!(switch.vector.is_some(), Ifma::try_new().is_some());
         if switch.vector.is_none() {
             crate::kernel::skipped(
@@ -163,7 +168,7 @@ mod tests {
                 "AVX-512 IFMA",
             );
         }
-        assert!(ResponseSwitch::new(ServerPrime::Wide62, 29)
+        assert!(ResponseSwitch::new(ServerPrime::Wide62, 29, Kernel::Ifma)
             .vector
             .is_none());
     }

@@ -1,5 +1,5 @@
 //! The engine end to end, without the network: every decrypted score equals the plaintext score,
-//! on whichever kernel this CPU selects, and the engine computes what the reference computes.
+//! on every kernel this CPU runs, and the engine computes what the reference computes.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -9,30 +9,55 @@ use rand_chacha::ChaCha8Rng;
 use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::ntt::ServerPrime;
 use veilrank_core::{plain, Query, ReferenceCatalog, SecretKey, V1_128};
-use veilrank_engine::{ExpandedQuery, PreparedCatalog};
+use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
 
 fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<i8> {
     (0..len).map(|_| rng.random_range(-127i8..=127)).collect()
 }
 
+/// The catalog prepared on every kernel this CPU runs that covers its prime
+/// ([`report_the_kernels_in_use`] says which ran).
+fn on_every_kernel(dim: usize, values: &[i8]) -> Vec<PreparedCatalog> {
+    let prepared: Vec<_> = Kernel::ALL
+        .into_iter()
+        .filter_map(|kernel| {
+            match PreparedCatalog::prepare_on(&V1_128, dim, values, Some(kernel), &|_, _| {}) {
+                Ok(catalog) => {
+                    assert_eq!(catalog.kernel(), kernel);
+                    Some(catalog)
+                }
+                Err(veilrank_core::Error::KernelUnavailable { .. }) => None,
+                Err(e) => panic!("{kernel}: {e}"),
+            }
+        })
+        .collect();
+    assert!(prepared.iter().any(|c| c.kernel() == Kernel::Portable));
+    prepared
+}
+
+/// The worst decryption error, over every kernel, of one query against a catalog.
 fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]) -> f64 {
-    let catalog = PreparedCatalog::prepare(&V1_128, dim, catalog_values).unwrap();
     let query = Query::encrypt(key, query_values).unwrap();
-    let response = catalog.score(&query).unwrap();
-    let decrypted = response
-        .decrypt_with_error(key, catalog.hint(), catalog.items())
-        .unwrap();
     let expected = plain::scores(catalog_values, dim, query_values);
-    assert_eq!(decrypted.scores.len(), expected.len());
-    if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
-        panic!(
-            "dim {dim}, {} items: item {i} decrypted {} expected {}",
-            catalog.items(),
-            decrypted.scores[i],
-            expected[i]
-        );
+    let mut max_error = 0f64;
+    for catalog in on_every_kernel(dim, catalog_values) {
+        let response = catalog.score(&query).unwrap();
+        let decrypted = response
+            .decrypt_with_error(key, catalog.hint(), catalog.items())
+            .unwrap();
+        assert_eq!(decrypted.scores.len(), expected.len());
+        if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
+            panic!(
+                "{} kernel, dim {dim}, {} items: item {i} decrypted {} expected {}",
+                catalog.kernel(),
+                catalog.items(),
+                decrypted.scores[i],
+                expected[i]
+            );
+        }
+        max_error = max_error.max(decrypted.max_error);
     }
-    decrypted.max_error
+    max_error
 }
 
 #[test]
@@ -245,30 +270,32 @@ fn every_batch_size_pairs_queries_correctly() {
     let n = V1_128.polynomial_size;
     let (dim, items) = (5, 2 * n + 3);
     let catalog_values = random_values(&mut rng, dim * items);
-    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
-    let prime = catalog.noise_plan().prime;
     let key = SecretKey::generate(&V1_128).unwrap();
     let vectors: Vec<Vec<i8>> = (0..9).map(|_| random_values(&mut rng, dim)).collect();
-    let expanded: Vec<_> = vectors
-        .iter()
-        .map(|v| {
-            let query = Query::encrypt(&key, v).unwrap();
-            ExpandedQuery::expand(&query, &V1_128, dim, prime).unwrap()
-        })
-        .collect();
-    for batch in 1..=vectors.len() {
-        let refs: Vec<_> = expanded[..batch].iter().collect();
-        let responses = catalog.score_batch(&refs).unwrap();
-        assert_eq!(responses.len(), batch);
-        for (j, response) in responses.iter().enumerate() {
-            assert_eq!(
-                response.decrypt(&key, catalog.hint(), items).unwrap(),
-                plain::scores(&catalog_values, dim, &vectors[j]),
-                "batch {batch}, query {j}"
-            );
+    for catalog in on_every_kernel(dim, &catalog_values) {
+        let prime = catalog.noise_plan().prime;
+        let expanded: Vec<_> = vectors
+            .iter()
+            .map(|v| {
+                let query = Query::encrypt(&key, v).unwrap();
+                ExpandedQuery::expand(&query, &V1_128, dim, prime).unwrap()
+            })
+            .collect();
+        for batch in 1..=vectors.len() {
+            let refs: Vec<_> = expanded[..batch].iter().collect();
+            let responses = catalog.score_batch(&refs).unwrap();
+            assert_eq!(responses.len(), batch);
+            for (j, response) in responses.iter().enumerate() {
+                assert_eq!(
+                    response.decrypt(&key, catalog.hint(), items).unwrap(),
+                    plain::scores(&catalog_values, dim, &vectors[j]),
+                    "{} kernel, batch {batch}, query {j}",
+                    catalog.kernel()
+                );
+            }
         }
+        assert!(catalog.score_batch(&[]).unwrap().is_empty());
     }
-    assert!(catalog.score_batch(&[]).unwrap().is_empty());
 }
 
 /// One key encrypts every query under a secret of its own: two encryptions of one vector share
@@ -338,33 +365,54 @@ fn the_engine_computes_what_the_reference_computes() {
     let n = V1_128.polynomial_size;
     for (dim, items) in [(3, 2 * n + 7), (64, n + 1), (200, 40)] {
         let values = random_values(&mut rng, dim * items);
-        let engine = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
         let reference = ReferenceCatalog::prepare(&V1_128, dim, &values).unwrap();
-        assert_eq!(engine.noise_plan(), reference.noise_plan(), "dim {dim}");
-        assert_eq!(engine.hint(), reference.hint(), "dim {dim}");
         let key = SecretKey::generate(&V1_128).unwrap();
         let query = Query::encrypt(&key, &random_values(&mut rng, dim)).unwrap();
-        let (a, b) = (
-            engine.score(&query).unwrap(),
-            reference.score(&query).unwrap(),
-        );
-        assert_eq!(
-            a.decrypt(&key, engine.hint(), items).unwrap(),
-            b.decrypt(&key, reference.hint(), items).unwrap()
-        );
+        let expected = reference
+            .score(&query)
+            .unwrap()
+            .decrypt(&key, reference.hint(), items)
+            .unwrap();
+        for engine in on_every_kernel(dim, &values) {
+            let kernel = engine.kernel();
+            assert_eq!(
+                engine.noise_plan(),
+                reference.noise_plan(),
+                "{kernel}, dim {dim}"
+            );
+            // the hint is exact mod q: every kernel computes the same values
+            assert_eq!(engine.hint(), reference.hint(), "{kernel}, dim {dim}");
+            let scores = engine.score(&query).unwrap();
+            assert_eq!(
+                scores.decrypt(&key, engine.hint(), items).unwrap(),
+                expected,
+                "{kernel}, dim {dim}"
+            );
+        }
     }
 }
 
-/// Which kernel these tests ran on, where a reader of the test output sees it.
+/// Which kernels these tests ran on, and which this CPU lacks, where a reader of the test output
+/// sees it.
 #[test]
-fn report_the_kernel_in_use() {
+fn report_the_kernels_in_use() {
     use std::io::Write;
     let catalog = PreparedCatalog::prepare(&V1_128, 4, &[1i8; 40]).unwrap();
+    let prime = catalog.noise_plan().prime;
+    assert_eq!(catalog.kernel(), Kernel::best(prime));
+    for kernel in Kernel::ALL {
+        let line = match kernel.check(prime) {
+            Ok(()) => format!(
+                "engine kernel {kernel}: tested here (prime {})",
+                prime.name()
+            ),
+            Err(e) => format!("SKIPPED engine kernel {kernel}: not tested here, {e}"),
+        };
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
     let _ = writeln!(
         std::io::stderr(),
-        "engine kernel on this CPU: {} (prime {})",
-        catalog.kernel_name(),
-        catalog.noise_plan().prime.name()
+        "engine kernel on this CPU by default: {}",
+        catalog.kernel()
     );
-    assert!(["ifma", "portable"].contains(&catalog.kernel_name()));
 }

@@ -74,13 +74,16 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
     for source in &config.catalogs {
         let raw = catalog_file::load(&source.path)?;
         catalogs.push((
-            ServedCatalog::new(&source.id, raw, V1_128)?,
+            ServedCatalog::new(&source.id, raw, V1_128)?.with_kernel(config.kernel),
             Some(source.path.clone()),
         ));
     }
     if catalogs.is_empty() {
         let raw = demo::catalog(config.demo_items);
-        catalogs.push((ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?, None));
+        catalogs.push((
+            ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?.with_kernel(config.kernel),
+            None,
+        ));
     }
     let default = config
         .default_catalog

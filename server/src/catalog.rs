@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use veilrank_core::quantize::{quantize_with_scale, scale_for};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::ParameterSet;
-use veilrank_engine::PreparedCatalog;
+use veilrank_engine::{Kernel, PreparedCatalog};
 
 use veilrank_core::api::{ItemInfo, Topic};
 
@@ -28,6 +28,8 @@ pub struct ServedCatalog {
     /// Named directions clients may build preferences from.
     pub topics: Vec<Topic>,
     quantized: Vec<i8>,
+    /// The scoring kernel asked for (`None`: the fastest this CPU runs).
+    kernel: Option<Kernel>,
     /// The prepared form, with its hint encoded once as a wire message (every client downloads
     /// it once per content version): set together, so a ready catalog always has its hint.
     prepared: OnceLock<(PreparedCatalog, axum::body::Bytes)>,
@@ -80,8 +82,22 @@ impl ServedCatalog {
             items,
             topics: raw.topics,
             quantized,
+            kernel: None,
             prepared: OnceLock::new(),
         })
+    }
+
+    /// Scores with `kernel` instead of the fastest this CPU runs (`None`); preparation fails with
+    /// a clear error where it cannot.
+    #[must_use]
+    pub fn with_kernel(mut self, kernel: Option<Kernel>) -> Self {
+        self.kernel = kernel;
+        self
+    }
+
+    /// The scoring kernel asked for, if any.
+    pub fn kernel(&self) -> Option<Kernel> {
+        self.kernel
     }
 
     /// Moves the catalog into the transform domain (CPU-heavy: call off the async executor).
@@ -110,10 +126,11 @@ impl ServedCatalog {
                 );
             }
         };
-        let prepared = PreparedCatalog::prepare_with_progress(
+        let prepared = PreparedCatalog::prepare_on(
             &self.params,
             self.dim,
             &self.quantized,
+            self.kernel,
             &progress,
         )
         .map_err(|source| ServerError::Prepare {

@@ -142,6 +142,7 @@ impl Catalogs {
                 catalog = %catalog.reference.id,
                 version = %catalog.reference.version.to_hex(),
                 prime = prepared.noise_plan().prime.name(),
+                kernel = prepared.kernel_name(),
                 response_bits = prepared.noise_plan().response_bits,
                 log2_failure = prepared.noise_plan().log2_failure,
                 prepared_mb = prepared.prepared_bytes() as f64 / 1e6,
@@ -168,7 +169,7 @@ impl Catalogs {
             ))
         })?;
         let raw = catalog_file::load(&path)?;
-        let fresh = ServedCatalog::new(id, raw, V1_128)?;
+        let fresh = ServedCatalog::new(id, raw, V1_128)?.with_kernel(entry.catalog.kernel());
         let old = entry.catalog.reference.version.to_hex();
         let new = fresh.reference.version.to_hex();
         if old == new {

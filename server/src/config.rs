@@ -65,6 +65,10 @@ pub struct Config {
     /// File holding the key for the `/admin` routes (white space around it dropped).
     #[arg(long, env = "VEILRANK_ADMIN_KEY_FILE", conflicts_with = "admin_key")]
     pub admin_key_file: Option<PathBuf>,
+    /// The scoring kernel (ifma, avx2, neon, portable) instead of the fastest this CPU runs: to
+    /// compare kernels on one machine, or to rule one out. Startup fails where it cannot run.
+    #[arg(long, env = "VEILRANK_KERNEL")]
+    pub kernel: Option<veilrank_engine::Kernel>,
     /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -170,6 +174,7 @@ impl Config {
             rate_limit_per_minute: 600,
             admin_key: None,
             admin_key_file: None,
+            kernel: None,
             max_concurrent_scores: 2,
             max_batch: 16,
             max_batch_wait_ms: 10,

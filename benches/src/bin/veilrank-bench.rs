@@ -16,6 +16,7 @@ use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::output;
 use veilrank_bench::plots;
 use veilrank_bench::study::{self, Outcome, Study};
+use veilrank_engine::Kernel;
 
 /// The allocator `veilrank-server` runs with, so that the in-process server measures as the
 /// deployed one does; the `system-allocator` feature measures without it.
@@ -65,6 +66,10 @@ struct Common {
     /// Skip the tfhe integer-API baseline (it takes tens of seconds).
     #[arg(long)]
     no_naive: bool,
+    /// The in-process server's scoring kernel (ifma, avx2, neon, portable) instead of the
+    /// fastest this CPU runs: kernels side by side on one machine.
+    #[arg(long)]
+    kernel: Option<Kernel>,
 }
 
 #[derive(Args)]
@@ -129,6 +134,9 @@ struct CapacityArgs {
     /// Write both outcomes as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The scoring kernel (ifma, avx2, neon, portable) instead of the fastest this CPU runs.
+    #[arg(long)]
+    kernel: Option<Kernel>,
 }
 
 fn main() -> ExitCode {
@@ -194,6 +202,7 @@ fn study_of(common: &Common, server: Option<String>, items: usize, dim: usize, c
         max_batch: common.max_batch.max(1),
         top: common.top.max(1),
         progress: true,
+        kernel: common.kernel,
     }
 }
 
@@ -297,6 +306,7 @@ async fn capacity(args: CapacityArgs) -> Result<(), String> {
         queries: args.queries as usize,
         max_batch: max_batch as usize,
         progress: true,
+        kernel: args.kernel,
     };
     eprintln!("one query at a time...");
     let alone = capacity::run(&run(1)).await?;

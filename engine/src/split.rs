@@ -1,0 +1,176 @@
+//! The split kernels: `ifma50` arithmetic for CPUs whose widest multiply is 32 x 32 -> 64 bits
+//! (AVX2's `vpmuludq`, NEON's `umlal`).
+//!
+//! Every value below q < 2^50.41 is cut in halves `v = v1 2^25 + v0` (`v0 < 2^25`,
+//! `v1 < 2^25.41`). A product `v x = v1 x1 2^50 + (v0 x1 + v1 x0) 2^25 + v0 x0` takes three
+//! 32-bit multiplies (Karatsuba: the middle term is `(v0 + v1)(x0 + x1) - v0 x0 - v1 x1`), and
+//! over d <= 1024 features the three sums stay below 2^63 in 64-bit lanes, so each coefficient is
+//! reduced once, at the end ([`reduce`]), as the IFMA kernel does. Three multiplies and three adds
+//! per four item-features and query, where tfhe-ntt's reduced multiply-accumulate needs a full
+//! 64 x 64-bit product and its reduction per value.
+//!
+//! The catalog is stored one word per value, `v0 | v1 << 32` ([`encode`]): a 32-bit multiply of
+//! the word reads `v0`, of the word shifted right by 32 `v1`, and of their sum `v0 + v1`. 8 bytes
+//! per value, in the tiled layout of [`crate::kernel`]. A slot of two queries holds each query
+//! value three times, `x0`, `x1` and `x0 + x1` ([`pair`]), since each is reused for every block of
+//! a superblock.
+
+use rayon::prelude::*;
+use veilrank_core::ntt::ServerPrime;
+
+use crate::kernel::{self, Tiles, LANES};
+
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+#[cfg(target_arch = "aarch64")]
+pub(crate) mod neon;
+
+/// Bits of the low half.
+const HALF: u32 = 25;
+const LOW: u64 = (1 << HALF) - 1;
+/// The one prime the split kernels compute under.
+const Q: u64 = ServerPrime::Ifma50.modulus();
+const LOW52: u128 = (1 << 52) - 1;
+/// `2^52 mod q`, small for `ifma50` (53245): the reduction folds with it.
+const C: u64 = (1u64 << 52) % Q;
+
+/// Most features a lazy sum may hold: `1024 (2^26.3)^2 < 2^63`, the largest middle sum.
+pub(crate) const MAX_DIM: usize = 1024;
+
+/// Words of one row of a slot: one tile of one feature of two queries, each as `x0`, `x1` and
+/// `x0 + x1`, [`LANES`] of each.
+pub(crate) const SLOT_ROW: usize = 2 * 3 * LANES;
+
+/// A value below q as the catalog stores it.
+#[inline]
+pub(crate) fn encode(v: u64) -> u64 {
+    debug_assert!(v < Q);
+    (v & LOW) | ((v >> HALF) << 32)
+}
+
+/// One slot (two queries' bodies, each `dim` polynomials of `n` transform-domain values below q,
+/// feature-major) in the split kernels' layout `[tile][feature][query][x0 | x1 | x0 + x1][LANES]`,
+/// tiles in parallel.
+pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
+    debug_assert_eq!(first.len(), dim * n);
+    debug_assert!(second.is_none_or(|s| s.len() == dim * n));
+    let mut out = kernel::tiles(n / LANES * dim * SLOT_ROW);
+    out.par_chunks_exact_mut(dim * SLOT_ROW)
+        .enumerate()
+        .for_each(|(t, tile)| {
+            for (i, row) in tile.chunks_exact_mut(SLOT_ROW).enumerate() {
+                let at = i * n + t * LANES;
+                let queries = [Some(first), second];
+                for (query, parts) in queries.iter().zip(row.chunks_exact_mut(3 * LANES)) {
+                    let Some(query) = query else { continue };
+                    let (low, rest) = parts.split_at_mut(LANES);
+                    let (high, sum) = rest.split_at_mut(LANES);
+                    for (l, &x) in query[at..][..LANES].iter().enumerate() {
+                        debug_assert!(x < Q);
+                        (low[l], high[l]) = (x & LOW, x >> HALF);
+                        sum[l] = low[l] + high[l];
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// The value mod q of the lazy sums of one coefficient: `low = sum v0 x0`, `high = sum v1 x1`
+/// and `sum = sum (v0 + v1)(x0 + x1)` over at most [`MAX_DIM`] features.
+///
+/// `x = low + (sum - low - high) 2^25 + high 2^50 < 2^112` folds twice with `2^52 = c (mod q)`:
+/// below `2^52 + 2^76`, then below `2^52 + 2^41`, and one remainder by the constant q (a multiply,
+/// not a division) ends it.
+#[inline(always)]
+pub(crate) fn reduce(low: u64, high: u64, sum: u64) -> u64 {
+    let middle = sum - low - high;
+    let x = u128::from(low) + (u128::from(middle) << HALF) + (u128::from(high) << (2 * HALF));
+    let y = (x & LOW52) + (x >> 52) * u128::from(C);
+    let z = (y & LOW52) as u64 + (y >> 52) as u64 * C;
+    z % Q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The halves of every value and the lazy sums of the widest catalogs.
+    #[test]
+    fn the_bounds_hold_for_the_largest_values() {
+        let top = Q - 1;
+        let (v0, v1) = (top & LOW, top >> HALF);
+        assert_eq!(encode(top), v0 | v1 << 32);
+        assert!(v0 + v1 < 1 << 32, "the sum of halves fits a 32-bit lane");
+        let largest = |a: u64, b: u64| u128::from(a) * u128::from(b) * MAX_DIM as u128;
+        let worst_half = LOW.max(v1);
+        assert!(largest(worst_half, worst_half) < 1 << 64);
+        assert!(largest(LOW + v1, LOW + v1) < 1 << 63);
+        assert_eq!(C, 53245);
+    }
+
+    /// The lazy sums of `dim` products of `(v, x)` pairs, as a kernel accumulates them.
+    fn sums(pairs: &[(u64, u64)]) -> (u64, u64, u64) {
+        pairs.iter().fold((0, 0, 0), |(l, h, s), &(v, x)| {
+            let (v0, v1, x0, x1) = (v & LOW, v >> HALF, x & LOW, x >> HALF);
+            (l + v0 * x0, h + v1 * x1, s + (v0 + v1) * (x0 + x1))
+        })
+    }
+
+    fn expected(pairs: &[(u64, u64)]) -> u64 {
+        let q = u128::from(Q);
+        (pairs
+            .iter()
+            .map(|&(v, x)| u128::from(v) * u128::from(x) % q)
+            .sum::<u128>()
+            % q) as u64
+    }
+
+    #[test]
+    fn worst_case_sums_reduce_exactly() {
+        // q - 1, the largest high half alone, the largest low half alone, the largest sum of halves
+        let largest_sum = ((((Q - 1) >> HALF) - 1) << HALF) | LOW;
+        for top in [Q - 1, (Q - 1) & !LOW, LOW, largest_sum] {
+            for dim in [1, 2, 64, MAX_DIM] {
+                let pairs = vec![(top, top); dim];
+                let (l, h, s) = sums(&pairs);
+                assert_eq!(reduce(l, h, s), expected(&pairs), "{top:#x}, d = {dim}");
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_split_product_is_exact(
+            pairs in prop::collection::vec((0..Q, 0..Q), 1..=MAX_DIM),
+        ) {
+            let (l, h, s) = sums(&pairs);
+            prop_assert_eq!(reduce(l, h, s), expected(&pairs));
+        }
+    }
+
+    #[test]
+    fn a_slot_holds_both_halves_and_their_sum() {
+        let (dim, n) = (3usize, 16usize);
+        let first: Vec<u64> = (0..(dim * n) as u64).map(|i| Q - 1 - i * 977).collect();
+        let second: Vec<u64> = (0..(dim * n) as u64).map(|i| i * 1_000_003).collect();
+        let slot = pair(&first, Some(&second), dim, n);
+        for (query, values) in [&first, &second].into_iter().enumerate() {
+            for i in 0..dim {
+                for x in 0..n {
+                    let (t, l) = (x / LANES, x % LANES);
+                    let row = (t * dim + i) * SLOT_ROW + query * 3 * LANES + l;
+                    let v = values[i * n + x];
+                    assert_eq!(slot[row], v & LOW);
+                    assert_eq!(slot[row + LANES], v >> HALF);
+                    assert_eq!(slot[row + 2 * LANES], (v & LOW) + (v >> HALF));
+                }
+            }
+        }
+        let alone = pair(&first, None, dim, n);
+        assert!(alone
+            .chunks_exact(SLOT_ROW)
+            .all(|row| row[3 * LANES..].iter().all(|&w| w == 0)));
+    }
+}

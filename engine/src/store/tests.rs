@@ -1,0 +1,162 @@
+//! Every kernel against u128 arithmetic, on the stores they score.
+
+use super::*;
+
+/// Scores `blocks` blocks of `dim` polynomials against `batch` slots on `kernel`'s store,
+/// and checks every coefficient against a direct computation mod q in u128.
+fn check(
+    kernel: Kernel,
+    prime: ServerPrime,
+    dim: usize,
+    n: usize,
+    blocks: usize,
+    batch: usize,
+    value: &dyn Fn(usize) -> u64,
+) {
+    let q = u128::from(prime.modulus());
+    // per block, feature-major polynomials
+    let polys: Vec<Vec<u64>> = (0..blocks)
+        .map(|k| (0..dim * n).map(|i| value(i + k * dim * n + 1)).collect())
+        .collect();
+    // per slot, two queries' feature-major bodies
+    let queries: Vec<[Vec<u64>; 2]> = (0..batch)
+        .map(|j| {
+            [0, 1].map(|h| {
+                (0..dim * n)
+                    .map(|i| value(i + 7_777 * (2 * j + h + 1)))
+                    .collect()
+            })
+        })
+        .collect();
+    let mut expected = vec![0u64; batch * blocks * 2 * n];
+    for (j, [first, second]) in queries.iter().enumerate() {
+        for (k, block) in polys.iter().enumerate() {
+            let e = &mut expected[(j * blocks + k) * 2 * n..];
+            for x in 0..n {
+                for (h, body) in [first, second].into_iter().enumerate() {
+                    let sum: u128 = (0..dim)
+                        .map(|i| u128::from(block[i * n + x]) * u128::from(body[i * n + x]) % q)
+                        .sum();
+                    e[h * n + x] = (sum % q) as u64;
+                }
+            }
+        }
+    }
+    let values = blocks * dim * n;
+    let mut store = Store::new(kernel, prime, values);
+    assert_eq!(
+        store.kernel(),
+        kernel,
+        "{kernel} runs here and covers {prime:?}"
+    );
+    for mut superblock in store.superblocks_mut(values) {
+        for (k, block) in polys.iter().enumerate() {
+            superblock.put_block(block, dim, n, k);
+        }
+    }
+    let slots: Vec<Tiles> = queries
+        .iter()
+        .map(|[first, second]| store.slot(first, Some(second), dim, n))
+        .collect();
+    let refs: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();
+    let mut tiled = vec![1u64; batch * blocks * 2 * n];
+    let shape = Shape { blocks, dim, n };
+    for superblock in store.superblocks(values) {
+        superblock.score(&refs, shape, &mut tiled);
+    }
+    let mut acc = vec![0u64; batch * blocks * 2 * n];
+    for (j, out) in acc.chunks_exact_mut(blocks * 2 * n).enumerate() {
+        kernel::untile(&tiled, shape, j, out);
+    }
+    assert_eq!(
+        acc, expected,
+        "{kernel} {prime:?}, d = {dim}, {blocks} blocks, {batch} slots"
+    );
+}
+
+/// The kernels this CPU runs for `prime`, saying which it cannot.
+fn kernels_here(test: &str, prime: ServerPrime) -> Vec<Kernel> {
+    Kernel::ALL
+        .into_iter()
+        .filter(|k| k.covers(prime))
+        .filter(|k| {
+            k.runs_here() || {
+                kernel::skipped(&format!("{test} ({k} kernel)"), k.name());
+                false
+            }
+        })
+        .collect()
+}
+
+/// Every kernel this CPU has, every register-blocking shape and superblock size (odd
+/// remainders of slots and blocks included), against u128 arithmetic.
+#[test]
+fn every_kernel_scores_exactly() {
+    let (dim, n) = (5usize, 64usize);
+    for prime in veilrank_core::ntt::SERVER_PRIMES {
+        let q = prime.modulus();
+        // the largest values first: a packing that dropped a high bit would show
+        let value = |i: usize| match i % 7 {
+            0 => q - 1,
+            _ => ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % u128::from(q)) as u64,
+        };
+        for kernel in kernels_here("every_kernel_scores_exactly", prime) {
+            println!("every_kernel_scores_exactly: {kernel} kernel, {prime:?}");
+            for (blocks, batch) in [(1, 1), (3, 1), (3, 4), (2, 3), (4, 2), (7, 5), (16, 2)] {
+                check(kernel, prime, dim, n, blocks, batch, &value);
+            }
+        }
+    }
+}
+
+/// The largest lazy sums each kernel can meet: d = 1024 features of q - 1 on both sides, and
+/// of the value with the widest sum of halves.
+#[test]
+fn every_kernel_is_exact_on_worst_case_values() {
+    let prime = ServerPrime::Ifma50;
+    let q = prime.modulus();
+    let widest = ((((q - 1) >> 25) - 1) << 25) | ((1 << 25) - 1);
+    for kernel in kernels_here("every_kernel_is_exact_on_worst_case_values", prime) {
+        println!("every_kernel_is_exact_on_worst_case_values: {kernel} kernel");
+        for top in [q - 1, widest] {
+            check(kernel, prime, 1024, 16, 2, 2, &|_| top);
+            check(kernel, prime, 1, 8, 3, 1, &|_| top);
+        }
+    }
+}
+
+#[test]
+fn each_store_holds_its_bytes_per_value() {
+    let wide = Store::new(Kernel::Ifma, ServerPrime::Wide62, 64);
+    assert_eq!(
+        wide.kernel(),
+        Kernel::Portable,
+        "no lazy kernel covers wide62"
+    );
+    assert_eq!(wide.bytes(), 64 * 8);
+    for kernel in kernels_here("each_store_holds_its_bytes_per_value", ServerPrime::Ifma50) {
+        let store = Store::new(kernel, ServerPrime::Ifma50, 64);
+        assert_eq!(store.kernel(), kernel);
+        let per_value = if kernel == Kernel::Ifma { 7 } else { 8 };
+        assert_eq!(store.bytes(), 64 * per_value, "{kernel}");
+    }
+}
+
+#[test]
+fn the_best_kernel_runs_here() {
+    for prime in veilrank_core::ntt::SERVER_PRIMES {
+        let best = Kernel::best(prime);
+        assert!(best.runs_here() && best.covers(prime));
+        assert_eq!(Store::new(best, prime, 8).kernel(), best);
+        // every faster kernel is missing or out of bounds
+        for faster in Kernel::ALL.into_iter().take_while(|&k| k != best) {
+            assert!(faster.check(prime).is_err(), "{faster} before {best}");
+        }
+        println!("{prime:?}: the {best} kernel");
+    }
+    assert_eq!(Kernel::best(ServerPrime::Wide62), Kernel::Portable);
+    for kernel in Kernel::ALL {
+        assert_eq!(kernel.name().parse::<Kernel>(), Ok(kernel));
+    }
+    assert!("sse".parse::<Kernel>().is_err());
+}
