@@ -37,9 +37,21 @@ const C: u64 = (1u64 << 52) % Q;
 /// Most features a lazy sum may hold: `1024 (2^26.3)^2 < 2^63`, the largest middle sum.
 pub(crate) const MAX_DIM: usize = 1024;
 
-/// Words of one row of a slot: one tile of one feature of two queries, each as `x0`, `x1` and
-/// `x0 + x1`, [`LANES`] of each.
-pub(crate) const SLOT_ROW: usize = 2 * 3 * LANES;
+/// Words of one query's part of a slot row: `x0`, `x1` and `x0 + x1` of one tile of one feature,
+/// [`LANES`] of each.
+pub(crate) const PART: usize = 3 * LANES;
+
+/// How many queries a slot holds (1 or 2), from its length: a slot of one query is half as
+/// long, so that the kernels compute nothing for a second query that is not there.
+pub(crate) fn queries_in(slot: &[u64], dim: usize, n: usize) -> usize {
+    let queries = slot.len() / (n / LANES * dim * PART);
+    debug_assert!(
+        queries == 1 || queries == 2,
+        "a slot of {} words",
+        slot.len()
+    );
+    queries
+}
 
 /// A value below q as the catalog stores it.
 #[inline]
@@ -48,21 +60,21 @@ pub(crate) fn encode(v: u64) -> u64 {
     (v & LOW) | ((v >> HALF) << 32)
 }
 
-/// One slot (two queries' bodies, each `dim` polynomials of `n` transform-domain values below q,
-/// feature-major) in the split kernels' layout `[tile][feature][query][x0 | x1 | x0 + x1][LANES]`,
-/// tiles in parallel.
+/// One slot (one or two queries' bodies, each `dim` polynomials of `n` transform-domain values
+/// below q, feature-major) in the split kernels' layout
+/// `[tile][feature][query][x0 | x1 | x0 + x1][LANES]`, tiles in parallel.
 pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
     debug_assert_eq!(first.len(), dim * n);
     debug_assert!(second.is_none_or(|s| s.len() == dim * n));
-    let mut out = kernel::tiles(n / LANES * dim * SLOT_ROW);
-    out.par_chunks_exact_mut(dim * SLOT_ROW)
+    let queries: Vec<&[u64]> = std::iter::once(first).chain(second).collect();
+    let row_words = queries.len() * PART;
+    let mut out = kernel::tiles(n / LANES * dim * row_words);
+    out.par_chunks_exact_mut(dim * row_words)
         .enumerate()
         .for_each(|(t, tile)| {
-            for (i, row) in tile.chunks_exact_mut(SLOT_ROW).enumerate() {
+            for (i, row) in tile.chunks_exact_mut(row_words).enumerate() {
                 let at = i * n + t * LANES;
-                let queries = [Some(first), second];
-                for (query, parts) in queries.iter().zip(row.chunks_exact_mut(3 * LANES)) {
-                    let Some(query) = query else { continue };
+                for (query, parts) in queries.iter().zip(row.chunks_exact_mut(PART)) {
                     let (low, rest) = parts.split_at_mut(LANES);
                     let (high, sum) = rest.split_at_mut(LANES);
                     for (l, &x) in query[at..][..LANES].iter().enumerate() {
@@ -155,22 +167,22 @@ mod tests {
         let (dim, n) = (3usize, 16usize);
         let first: Vec<u64> = (0..(dim * n) as u64).map(|i| Q - 1 - i * 977).collect();
         let second: Vec<u64> = (0..(dim * n) as u64).map(|i| i * 1_000_003).collect();
-        let slot = pair(&first, Some(&second), dim, n);
-        for (query, values) in [&first, &second].into_iter().enumerate() {
-            for i in 0..dim {
-                for x in 0..n {
-                    let (t, l) = (x / LANES, x % LANES);
-                    let row = (t * dim + i) * SLOT_ROW + query * 3 * LANES + l;
-                    let v = values[i * n + x];
-                    assert_eq!(slot[row], v & LOW);
-                    assert_eq!(slot[row + LANES], v >> HALF);
-                    assert_eq!(slot[row + 2 * LANES], (v & LOW) + (v >> HALF));
+        let both: [&[u64]; 2] = [&first, &second];
+        for queries in [1, 2] {
+            let slot = pair(&first, (queries == 2).then_some(&second[..]), dim, n);
+            assert_eq!(queries_in(&slot, dim, n), queries);
+            for (query, values) in both[..queries].iter().enumerate() {
+                for i in 0..dim {
+                    for x in 0..n {
+                        let (t, l) = (x / LANES, x % LANES);
+                        let row = (t * dim + i) * queries * PART + query * PART + l;
+                        let v = values[i * n + x];
+                        assert_eq!(slot[row], v & LOW);
+                        assert_eq!(slot[row + LANES], v >> HALF);
+                        assert_eq!(slot[row + 2 * LANES], (v & LOW) + (v >> HALF));
+                    }
                 }
             }
         }
-        let alone = pair(&first, None, dim, n);
-        assert!(alone
-            .chunks_exact(SLOT_ROW)
-            .all(|row| row[3 * LANES..].iter().all(|&w| w == 0)));
     }
 }

@@ -8,47 +8,64 @@ use core::arch::aarch64::{
     uint64x2_t, vadd_u32, vdupq_n_u64, vld1q_u64, vmlal_u32, vmovn_u64, vshrn_n_u64, vst1q_u64,
 };
 
-use super::{reduce, MAX_DIM, SLOT_ROW};
+use super::{queries_in, reduce, MAX_DIM, PART};
 use crate::kernel::{acc_row, Shape, LANES};
+
+/// How far ahead of the multiply-accumulate the first slot prefetches the catalog, in words
+/// (as on AVX2; not measured on an ARM CPU).
+const PREFETCH_AHEAD: usize = 256;
 
 /// What [`super::avx2::lazy`] computes, on NEON.
 pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &mut [u64]) {
     let Shape { blocks, dim, n } = shape;
     assert!(dim <= MAX_DIM, "lazy sums of {dim} features could overflow");
     assert_eq!(superblock.len(), blocks * dim * n);
+    let counts: Vec<usize> = queries.iter().map(|q| queries_in(q, dim, n)).collect();
     for t in 0..n / LANES {
         for k in 0..blocks {
             let catalog = &superblock[(t * blocks + k) * dim * LANES..][..dim * LANES];
-            for (j, query) in queries.iter().enumerate() {
-                let slot = &query[t * dim * SLOT_ROW..][..dim * SLOT_ROW];
+            for (j, (query, &count)) in queries.iter().zip(&counts).enumerate() {
+                let slot = &query[t * dim * count * PART..][..dim * count * PART];
                 let out = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
                 // SAFETY: NEON is part of aarch64's base instruction set
-                unsafe { micro(catalog, slot, out) };
+                unsafe {
+                    match (count, j) {
+                        (2, 0) => micro::<2, true>(catalog, slot, out),
+                        (2, _) => micro::<2, false>(catalog, slot, out),
+                        (_, 0) => micro::<1, true>(catalog, slot, out),
+                        _ => micro::<1, false>(catalog, slot, out),
+                    }
+                }
             }
         }
     }
 }
 
-/// One block's tile against one slot's tile: 24 accumulators (two queries, four lane pairs,
-/// three sums) of NEON's 32 registers.
+/// One block's tile against one slot's tile of `Q` queries: `12 Q` accumulators (queries, four
+/// lane pairs, three sums) of NEON's 32 registers.
 #[target_feature(enable = "neon")]
-fn micro(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
+fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
-    let slot = pulp::as_arrays::<SLOT_ROW, _>(slot).0;
+    let slot = pulp::as_arrays::<PART, _>(slot).0;
+    assert_eq!(slot.len(), Q * rows.len());
     let zero = vdupq_n_u64(0);
     // [query][lane pair][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
-    let mut s: [[[uint64x2_t; 3]; 4]; 2] = [[[zero; 3]; 4]; 2];
-    for (row, values) in rows.iter().zip(slot) {
+    let mut s: [[[uint64x2_t; 3]; 4]; Q] = [[[zero; 3]; 4]; Q];
+    for (i, row) in rows.iter().enumerate() {
+        if PREFETCH {
+            prefetch(row.as_ptr().wrapping_add(PREFETCH_AHEAD));
+        }
         for pair in 0..4 {
             // SAFETY: `row` holds LANES = 8 words; this reads words 2 pair, 2 pair + 1
             let v = unsafe { vld1q_u64(row.as_ptr().add(2 * pair)) };
             let (v0, v1) = (vmovn_u64(v), vshrn_n_u64::<32>(v));
             let sum = vadd_u32(v0, v1);
             for (query, s) in s.iter_mut().enumerate() {
-                let x = |part: usize| {
-                    let at = (query * 3 + part) * LANES + 2 * pair;
-                    // SAFETY: `at + 2 <= SLOT_ROW`, the length of `values`
-                    vmovn_u64(unsafe { vld1q_u64(values.as_ptr().add(at)) })
+                // SAFETY: `Q i + query < Q rows.len()`, the length of `slot` (asserted above)
+                let part = unsafe { slot.get_unchecked(Q * i + query) };
+                let x = |sum: usize| {
+                    // SAFETY: `LANES sum + 2 pair + 2 <= PART`, the length of `part`
+                    vmovn_u64(unsafe { vld1q_u64(part.as_ptr().add(sum * LANES + 2 * pair)) })
                 };
                 let s = &mut s[pair];
                 s[0] = vmlal_u32(s[0], v0, x(0));
@@ -57,6 +74,7 @@ fn micro(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
             }
         }
     }
+    out.fill(0);
     for (query, pairs) in s.iter().enumerate() {
         for (pair, sums) in pairs.iter().enumerate() {
             let mut lanes = [[0u64; 2]; 3];
@@ -68,5 +86,14 @@ fn micro(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
                 out[query * LANES + 2 * pair + l] = reduce(lanes[0][l], lanes[1][l], lanes[2][l]);
             }
         }
+    }
+}
+
+/// A prefetch hint for the cache line at `at` (`prfm pldl1keep`), which never faults.
+#[inline(always)]
+fn prefetch(at: *const u64) {
+    // SAFETY: a prefetch hint neither reads nor writes memory the program sees, nor faults
+    unsafe {
+        core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));
     }
 }

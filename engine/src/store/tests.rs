@@ -28,12 +28,15 @@ fn check(
             })
         })
         .collect();
+    // an odd batch's last slot holds one query, as a pass's does: its second output is zero
+    let alone = |j: usize| batch % 2 == 1 && j + 1 == batch;
     let mut expected = vec![0u64; batch * blocks * 2 * n];
     for (j, [first, second]) in queries.iter().enumerate() {
         for (k, block) in polys.iter().enumerate() {
             let e = &mut expected[(j * blocks + k) * 2 * n..];
             for x in 0..n {
-                for (h, body) in [first, second].into_iter().enumerate() {
+                let bodies = if alone(j) { 1 } else { 2 };
+                for (h, body) in [first, second].into_iter().take(bodies).enumerate() {
                     let sum: u128 = (0..dim)
                         .map(|i| u128::from(block[i * n + x]) * u128::from(body[i * n + x]) % q)
                         .sum();
@@ -56,7 +59,8 @@ fn check(
     }
     let slots: Vec<Tiles> = queries
         .iter()
-        .map(|[first, second]| store.slot(first, Some(second), dim, n))
+        .enumerate()
+        .map(|(j, [first, second])| store.slot(first, (!alone(j)).then_some(second), dim, n))
         .collect();
     let refs: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();
     let mut tiled = vec![1u64; batch * blocks * 2 * n];
