@@ -46,7 +46,9 @@ pub(crate) fn lazy(
     assert_eq!(superblock.len(), blocks * dim * n);
     let counts: Vec<usize> = queries.iter().map(|q| queries_in(q, dim, n)).collect();
     // the catalog block's tile is read from memory once, by the first slot, and from L1 by the
-    // others; each slot's tile is reused from L1 or L2 across the superblock's blocks
+    // others; each slot's tile is reused from L1 or L2 across the superblock's blocks. The
+    // IFMA kernel's order (each slot against every block) measured worse here: batches are
+    // bound by the multiplies, and it loads the catalog once per slot
     for t in 0..n / LANES {
         for k in 0..blocks {
             let catalog = &superblock[(t * blocks + k) * dim * LANES..][..dim * LANES];

@@ -1,0 +1,74 @@
+//! Criterion benchmarks: the scoring pass of one query over 1,000,000 x 64 on every kernel this
+//! CPU runs, beside the time to read a buffer the size of the prepared catalog (the memory
+//! floor) and plaintext i8 scoring of the same catalog, all on every core, in one run.
+//!
+//! `cargo bench -p veilrank-bench --bench kernels`
+
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rayon::prelude::*;
+use veilrank_bench::random_i8;
+use veilrank_core::{Query, SecretKey, V1_128};
+use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
+
+const ITEMS: usize = 1_000_000;
+const DIM: usize = 64;
+
+fn kernels(c: &mut Criterion) {
+    let values = random_i8(1, ITEMS * DIM);
+    let query_values = random_i8(2, DIM);
+    let key = SecretKey::generate(&V1_128).expect("key");
+    let query = Query::encrypt(&key, &query_values).expect("encrypt");
+    let mut group = c.benchmark_group("pass_1m_x64");
+    group.throughput(Throughput::Elements((ITEMS * DIM) as u64));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
+    let mut largest = 0;
+    for kernel in Kernel::ALL {
+        let prepared =
+            match PreparedCatalog::prepare_on(&V1_128, DIM, &values, Some(kernel), &|_, _| {}) {
+                Ok(prepared) => prepared,
+                Err(e) => {
+                    eprintln!("SKIPPED pass_1m_x64/{kernel}: {e}");
+                    continue;
+                }
+            };
+        largest = largest.max(prepared.prepared_bytes());
+        let prime = prepared.noise_plan().prime;
+        let expanded = ExpandedQuery::expand(&query, &V1_128, DIM, prime).expect("expand");
+        group.bench_function(BenchmarkId::new("kernel", kernel), |b| {
+            b.iter(|| {
+                prepared
+                    .score_expanded(black_box(&expanded))
+                    .expect("score")
+            })
+        });
+    }
+    // the floor: streaming the largest prepared catalog's bytes once (larger than any cache)
+    let buffer: Vec<u64> = (0..largest as u64 / 8).collect();
+    group.bench_function(BenchmarkId::new("memory_read", largest >> 20), |b| {
+        b.iter(|| {
+            buffer
+                .par_chunks(1 << 16)
+                .map(|c| c.iter().fold(0u64, |a, &x| a.wrapping_add(x)))
+                .reduce(|| 0, u64::wrapping_add)
+        })
+    });
+    drop(buffer);
+    let name = veilrank_engine::baseline::kernel_name(DIM);
+    group.bench_function(BenchmarkId::new("plaintext_i8", name), |b| {
+        b.iter(|| {
+            veilrank_engine::baseline::scores(black_box(&values), DIM, black_box(&query_values))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, kernels);
+criterion_main!(benches);
