@@ -59,7 +59,8 @@ pub async fn serve(catalog: RawCatalog) -> RunningServer {
 pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
     let catalog =
         veilrank_server::catalog::ServedCatalog::new("test", catalog, veilrank_core::V1_128)
-            .expect("valid test catalog");
+            .expect("valid test catalog")
+            .with_kernel(config.kernel);
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");
     let mut server = veilrank_server::start(config, catalogs)
         .await

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use veilrank_client::{Client, ClientError};
 use veilrank_core::{plain, rank, SecretKey, V1_128};
-use veilrank_e2e::{integer_catalog, random_values, serve};
+use veilrank_e2e::{integer_catalog, random_values, serve, serve_with, test_config};
+use veilrank_engine::Kernel;
 
 fn floats(values: &[i8]) -> Vec<f32> {
     values.iter().map(|&v| f32::from(v)).collect()
@@ -35,6 +36,39 @@ async fn scores_are_exact_for_every_size_and_dimension() {
             server.shutdown().await.unwrap();
         }
     }
+}
+
+/// The server's `--kernel`: every kernel this CPU runs serves exact scores over HTTP, not only
+/// the fastest, which the other tests use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kernel_this_cpu_runs_serves_exact_scores() {
+    use std::io::Write;
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let (dim, items) = (64, 2 * 2048 + 1);
+    let values = random_values(11, dim * items);
+    let mut tested = 0;
+    for kernel in Kernel::ALL {
+        if !kernel.runs_here() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED e2e on the {kernel} kernel: this CPU lacks its instructions"
+            );
+            continue;
+        }
+        let config = veilrank_server::Config {
+            kernel: Some(kernel),
+            ..test_config()
+        };
+        let server = serve_with(&config, integer_catalog(dim, values.clone())).await;
+        let client = connect(&server.url()).await;
+        for query in [random_values(12, dim), vec![127; dim], vec![-127; dim]] {
+            let scores = client.score(&key, &floats(&query)).await.unwrap();
+            assert_eq!(scores.raw, plain::scores(&values, dim, &query), "{kernel}");
+        }
+        server.shutdown().await.unwrap();
+        tested += 1;
+    }
+    assert!(tested >= 1, "the portable kernel runs everywhere");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
