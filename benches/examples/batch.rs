@@ -3,13 +3,14 @@
 //! `cargo run --release -p veilrank-bench --example batch -- 1000000 8 2` (M, B, T); run it
 //! with B = 1 and B = 8 to see what micro-batching buys without the clients' work. A fourth
 //! argument `shared` makes all B entries of the batch the same expanded query, so its tiles
-//! stay in cache: the difference is what re-reading B distinct queries costs the pass.
+//! stay in cache: the difference is what re-reading B distinct queries costs the pass. A
+//! kernel's name (`ifma`, `avx2`, `neon`, `portable`) among the arguments scores on that kernel.
 
 #![allow(clippy::unwrap_used)]
 use std::time::Instant;
 use veilrank_bench::{pool, random_i8};
 use veilrank_core::{Query, SecretKey, V1_128};
-use veilrank_engine::{ExpandedQuery, PreparedCatalog};
+use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
 
 fn main() {
     let items: usize = std::env::args()
@@ -17,14 +18,17 @@ fn main() {
         .map_or(1_000_000, |s| s.parse().unwrap());
     let batch: usize = std::env::args().nth(2).map_or(1, |s| s.parse().unwrap());
     let threads: usize = std::env::args().nth(3).map_or(1, |s| s.parse().unwrap());
-    let shared = std::env::args().nth(4).is_some_and(|s| s == "shared");
+    let rest: Vec<String> = std::env::args().skip(4).collect();
+    let shared = rest.iter().any(|s| s == "shared");
+    let kernel = rest.iter().find_map(|s| s.parse::<Kernel>().ok());
     let dim = 64;
     let values = random_i8(1, items * dim);
     let started = Instant::now();
-    let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+    let catalog = PreparedCatalog::prepare_on(&V1_128, dim, &values, kernel, &|_, _| {}).unwrap();
     println!(
-        "prepared (with the hint) in {:.2} s",
-        started.elapsed().as_secs_f64()
+        "prepared (with the hint) in {:.2} s, {} kernel",
+        started.elapsed().as_secs_f64(),
+        catalog.kernel()
     );
     let key = SecretKey::generate(&V1_128).unwrap();
     let prime = catalog.noise_plan().prime;

@@ -63,6 +63,12 @@ pub struct CapacityOutcome {
     /// The scoring kernel the server ran.
     #[serde(default)]
     pub kernel: String,
+    /// The CPU's model name.
+    #[serde(default)]
+    pub cpu: String,
+    /// The vector extensions the CPU reports.
+    #[serde(default)]
+    pub isa: String,
 }
 
 /// Runs one capacity measurement against a fresh in-process server; an error if any client's
@@ -167,6 +173,8 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
             .prepared()
             .map_or("", veilrank_engine::PreparedCatalog::kernel_name)
             .to_string(),
+        cpu: crate::system::cpu_model(),
+        isa: crate::system::isa_features(),
     })
 }
 
@@ -188,13 +196,15 @@ pub fn table(alone: &CapacityOutcome, batched: &CapacityOutcome) -> String {
     };
     format!(
         "server capacity, {} items x {} dims, {} clients replaying their queries, {} queries, \
-         {} kernel\n  \
+         {} kernel\n  machine: {} ({})\n  \
          {:<24} {:>8} {:>10} {:>10} {:>10} {:>8}\n{}{}  throughput ratio (batched / one at a time): {:.2}x\n",
         alone.items,
         alone.dim,
         alone.concurrency,
         alone.queries,
         alone.kernel,
+        alone.cpu,
+        alone.isa,
         "server",
         "qps",
         "p50 ms",

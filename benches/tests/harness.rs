@@ -195,4 +195,16 @@ async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
     let ratio = batched.throughput_qps / alone.throughput_qps;
     assert!(table.contains(&format!("{ratio:.2}x")), "{table}");
     assert!(table.contains("one at a time") && table.contains("batched (max 4)"));
+    // the machine and the kernel, in the JSON and the table
+    let best = veilrank_engine::Kernel::best(veilrank_core::ntt::ServerPrime::Ifma50);
+    assert_eq!(alone.kernel, best.name());
+    assert_eq!(alone.cpu, veilrank_bench::system::cpu_model());
+    assert!(table.contains(&alone.cpu) && table.contains(&format!("{best} kernel")));
+    let portable = capacity::run(&Capacity {
+        kernel: Some(veilrank_engine::Kernel::Portable),
+        ..run(2)
+    })
+    .await
+    .unwrap();
+    assert_eq!(portable.kernel, "portable");
 }
