@@ -1,8 +1,10 @@
 //! veilrank's benchmarks: criterion micro-benchmarks (`benches/scoring.rs`) and the latency-study
-//! harness (`veilrank-bench latency | sweep | capacity`), whose pieces live here.
+//! harness (`veilrank-bench latency | sweep | capacity | fidelity`), whose pieces live here.
 
 pub mod baselines;
 pub mod capacity;
+pub mod fidelity;
+pub mod matrix;
 pub mod output;
 pub mod plots;
 pub mod study;

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use veilrank_bench::baselines::NaiveTfhe;
 use veilrank_bench::capacity::{self, Capacity};
+use veilrank_bench::fidelity::{self, Precision};
+use veilrank_bench::matrix::{Matrix, Pca};
 use veilrank_bench::output;
 use veilrank_bench::plots;
 use veilrank_bench::study::{self, Outcome, Study};
@@ -40,6 +42,9 @@ enum Command {
     /// Server throughput with clients that replay pre-encrypted queries: one query at a time
     /// against micro-batching, side by side.
     Capacity(CapacityArgs),
+    /// Ranking fidelity: how often quantized rankings equal float32's, per precision and scale
+    /// scheme, on your own embeddings (plaintext; the encrypted scores equal the quantized).
+    Fidelity(FidelityArgs),
 }
 
 /// Named shapes from the literature.
@@ -139,6 +144,31 @@ struct CapacityArgs {
     kernel: Option<Kernel>,
 }
 
+#[derive(Args)]
+struct FidelityArgs {
+    /// The items: a `.npy` matrix (float16 or float32, one row per item) or a catalog file.
+    #[arg(long)]
+    catalog: std::path::PathBuf,
+    /// Users or queries, one vector per row: `.npy` or a catalog-format file.
+    #[arg(long)]
+    users: std::path::PathBuf,
+    /// Users measured, spread evenly over the file.
+    #[arg(long, default_value_t = 500)]
+    sample: usize,
+    /// Precisions: catalog bits, or CATALOG/QUERY bits.
+    #[arg(long, value_delimiter = ',', default_value = "8,10,12,14,16")]
+    bits: Vec<String>,
+    /// Scale schemes.
+    #[arg(long, value_delimiter = ',', default_value = "global,per-dimension")]
+    scales: Vec<fidelity::Scales>,
+    /// Also reduce to these dimensions, by PCA fitted on the items.
+    #[arg(long, value_delimiter = ',')]
+    pca: Vec<usize>,
+    /// Write the rows as JSON here.
+    #[arg(long)]
+    json: Option<std::path::PathBuf>,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -156,6 +186,7 @@ fn main() -> ExitCode {
             Command::Latency(args) => latency(args).await,
             Command::Sweep(args) => sweep(args).await,
             Command::Capacity(args) => capacity(args).await,
+            Command::Fidelity(args) => fidelity_study(args),
         }
     });
     match result {
@@ -317,6 +348,54 @@ async fn capacity(args: CapacityArgs) -> Result<(), String> {
         let json = serde_json::to_string_pretty(&[&alone, &batched]).map_err(|e| e.to_string())?;
         std::fs::write(path, json + "\n")
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn fidelity_study(args: FidelityArgs) -> Result<(), String> {
+    let precisions = args
+        .bits
+        .iter()
+        .map(|b| fidelity::parse_bits(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let items = Matrix::load(&args.catalog)?;
+    let users = Matrix::load(&args.users)?.sample(args.sample);
+    eprintln!(
+        "{} items x {}, {} users",
+        items.rows(),
+        items.dim(),
+        users.rows()
+    );
+    let mut spaces = vec![(items.clone(), users.clone())];
+    for &dim in &args.pca {
+        let pca = Pca::fit(&items, dim)?;
+        spaces.push((pca.items(&items), pca.users(&users)));
+    }
+    let mut rows = Vec::new();
+    for (items, users) in &spaces {
+        for &scales in &args.scales {
+            for &(catalog_bits, query_bits) in &precisions {
+                let precision = Precision {
+                    catalog_bits,
+                    query_bits,
+                    scales,
+                };
+                rows.push(fidelity::measure(items, users, precision)?);
+                // progress: the row just measured, without the header
+                let last = fidelity::table(&rows[rows.len() - 1..]);
+                eprintln!("{}", last.lines().nth(1).unwrap_or_default());
+            }
+        }
+    }
+    println!(
+        "ranking fidelity against float32 ({})\n{}",
+        veilrank_bench::system::cpu_model(),
+        fidelity::table(&rows)
+    );
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+        std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("wrote {}", path.display());
     }
     Ok(())

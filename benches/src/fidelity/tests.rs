@@ -1,0 +1,140 @@
+//! The fidelity numbers on cases computed by hand.
+
+use super::*;
+
+/// Item `i` of 12 is `[i / 11, 0]`; the user `[1, 0]` ranks them 11, 10, ..., 0.
+fn ramp() -> (Matrix, Matrix) {
+    let items = (0..12).flat_map(|i| [i as f32 / 11.0, 0.0]).collect();
+    (
+        Matrix::try_new(2, items).unwrap(),
+        Matrix::try_new(2, vec![1.0, 0.0]).unwrap(),
+    )
+}
+
+fn global(bits: u32) -> Precision {
+    Precision {
+        catalog_bits: bits,
+        query_bits: bits,
+        scales: Scales::Global,
+    }
+}
+
+#[test]
+fn two_bits_keep_eight_of_the_best_ten() {
+    let (items, users) = ramp();
+    let f = measure(&items, &users, global(2)).unwrap();
+    // values round(i / 11) in {0, 1}: items 6..=11 score 1 and the rest 0, so the top 10 by
+    // score then position is 6..=11, 0..=3 where float32's is 11..=2: 8 in common
+    assert_eq!(f.top10_set_equal, 0.0);
+    assert_eq!(f.top10_order_equal, 0.0);
+    assert_eq!(f.recall_at_10, 0.8);
+    assert_eq!(f.recall_at_100, 1.0, "all 12 items in both top 100s");
+    // float32 scores i / 11: the best ten sum to 65 / 11, the quantized ten to 57 / 11 (within
+    // the rounding of i / 11 to float32)
+    assert!(
+        (f.score_loss_at_10 - 8.0 / 65.0).abs() < 1e-6,
+        "{}",
+        f.score_loss_at_10
+    );
+    // 2 d (2^1 - 1)^2 + 1 = 5 values of a score at d = 2
+    assert!((f.score_bits - 5f64.log2()).abs() < 1e-12);
+}
+
+#[test]
+fn sixteen_bits_rank_the_ramp_exactly() {
+    let (items, users) = ramp();
+    let f = measure(&items, &users, global(16)).unwrap();
+    assert_eq!(
+        (f.top10_set_equal, f.top10_order_equal, f.recall_at_10),
+        (1.0, 1.0, 1.0)
+    );
+    assert_eq!(f.score_loss_at_10, 0.0);
+}
+
+/// Dimension 0 is 1.0 for every item and dimension 1 is `i / 1000`: one global scale of 8 bits
+/// leaves dimension 1 at most 1.4 units (0 for items 0..=3, 1 for 4..=11), a scale of its own
+/// the full 127.
+#[test]
+fn per_dimension_scales_rescue_a_narrow_dimension() {
+    let items = (0..12).flat_map(|i| [1.0, i as f32 / 1000.0]).collect();
+    let items = Matrix::try_new(2, items).unwrap();
+    let users = Matrix::try_new(2, vec![0.0, 1.0]).unwrap();
+    let global = measure(&items, &users, global(8)).unwrap();
+    // top 10 by score then position: 4..=11, 0, 1 against float32's 11..=2
+    assert_eq!(global.recall_at_10, 0.8);
+    let per_dim = measure(
+        &items,
+        &users,
+        Precision {
+            scales: Scales::PerDimension,
+            ..global.precision
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (per_dim.top10_set_equal, per_dim.top10_order_equal),
+        (1.0, 1.0)
+    );
+}
+
+#[test]
+fn ties_rank_by_position_and_top_takes_the_best() {
+    let scores = [1.0, 3.0, 3.0, 2.0, -1.0];
+    assert_eq!(top(&scores, 3), vec![1, 2, 3]);
+    assert_eq!(top(&scores, 10), vec![1, 2, 3, 0, 4]);
+}
+
+#[test]
+fn bad_inputs_say_what_is_wrong() {
+    let (items, _) = ramp();
+    let three = Matrix::try_new(3, vec![1.0; 3]).unwrap();
+    assert!(measure(&items, &three, global(8))
+        .unwrap_err()
+        .contains("3 dimensions"));
+    assert!(measure(&items, &items, global(1))
+        .unwrap_err()
+        .contains("bits"));
+    assert!(Matrix::try_new(2, vec![1.0; 3]).is_err());
+    assert!(Matrix::try_new(2, vec![1.0, f32::NAN])
+        .unwrap_err()
+        .contains("row 0"));
+}
+
+/// A `.npy` file as NumPy writes it (version 1.0, header padded to 64 bytes).
+fn npy(descr: &str, shape: (usize, usize), data: &[u8]) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '{descr}', 'fortran_order': False, 'shape': ({}, {}), }}",
+        shape.0, shape.1
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+#[test]
+fn npy_files_of_float16_and_float32_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = [1.5f32, -2.0, 0.25, 4.0, 0.0, -0.5];
+    let f32_bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let f16_bytes: Vec<u8> = values
+        .iter()
+        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+        .collect();
+    for (descr, bytes) in [("<f4", f32_bytes), ("<f2", f16_bytes)] {
+        let path = dir.path().join(format!("m{}.npy", &descr[1..]));
+        std::fs::write(&path, npy(descr, (2, 3), &bytes)).unwrap();
+        let m = Matrix::load(&path).unwrap();
+        assert_eq!((m.rows(), m.dim()), (2, 3), "{descr}");
+        assert_eq!(m.values(), values, "{descr}");
+    }
+    let path = dir.path().join("ints.npy");
+    std::fs::write(&path, npy("<i4", (1, 1), &[1, 0, 0, 0])).unwrap();
+    let e = Matrix::load(&path).unwrap_err();
+    assert!(e.contains("ints.npy") && e.contains("<i4"), "{e}");
+}
