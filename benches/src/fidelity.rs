@@ -17,6 +17,17 @@ pub enum Scales {
     PerDimension,
 }
 
+impl Scales {
+    /// The name the command line and the JSON use.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Scales::Global => "global",
+            Scales::PerDimension => "per-dimension",
+        }
+    }
+}
+
 /// Bits of the catalog's values and of the query's, each signed and symmetric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Precision {
@@ -208,7 +219,7 @@ pub fn measure(items: &Matrix, users: &Matrix, precision: Precision) -> Result<F
 #[must_use]
 pub fn table(rows: &[Fidelity]) -> String {
     let mut out = format!(
-        "{:>5} {:>5} {:>13} {:>6} {:>10} {:>10} {:>7} {:>8} {:>8} {:>10}\n",
+        "{:>5} {:>5} {:>13} {:>6} {:>10} {:>10} {:>7} {:>8} {:>9} {:>10}\n",
         "dim",
         "users",
         "scales",
@@ -223,10 +234,10 @@ pub fn table(rows: &[Fidelity]) -> String {
     for r in rows {
         let p = r.precision;
         out += &format!(
-            "{:>5} {:>5} {:>13} {:>6} {:>9.1}% {:>9.1}% {:>7.4} {:>8.4} {:>8.5} {:>10.1}\n",
+            "{:>5} {:>5} {:>13} {:>6} {:>9.1}% {:>9.1}% {:>7.4} {:>8.4} {:>9.1e} {:>10.1}\n",
             r.dim,
             r.users,
-            format!("{:?}", p.scales).to_lowercase(),
+            p.scales.name(),
             format!("{}/{}", p.catalog_bits, p.query_bits),
             100.0 * r.top10_set_equal,
             100.0 * r.top10_order_equal,

@@ -38,6 +38,19 @@ fn two_bits_keep_eight_of_the_best_ten() {
     );
     // 2 d (2^1 - 1)^2 + 1 = 5 values of a score at d = 2
     assert!((f.score_bits - 5f64.log2()).abs() < 1e-12);
+    let row = table(&[f]);
+    assert!(
+        row.contains("global") && row.contains("2/2") && row.contains("0.8000"),
+        "{row}"
+    );
+}
+
+#[test]
+fn bits_parse_as_both_sides_or_catalog_over_query() {
+    assert_eq!(parse_bits("12"), Ok((12, 12)));
+    assert_eq!(parse_bits("12/8"), Ok((12, 8)));
+    assert!(parse_bits("40").unwrap_err().contains("2 to 24"));
+    assert!(parse_bits("8/x").is_err());
 }
 
 #[test]
