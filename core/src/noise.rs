@@ -227,6 +227,9 @@ pub fn choose(params: &ParameterSet, dim: usize, stats: &CatalogNoiseStats) -> R
 }
 
 #[cfg(test)]
+mod precision;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::params::V1_128;
