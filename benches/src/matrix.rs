@@ -64,8 +64,8 @@ impl Matrix {
         }
     }
 
-    /// Reads a matrix: a 2-D `.npy` array of float16 or float32 in C order, or a catalog file
-    /// (`.jsonl`, `.ndjson`, `.csv`) as the server loads it. Errors name the file.
+    /// Reads a matrix: a 2-D `.npy` array of float16 or float32 in C order (no ids needed), or
+    /// a catalog file as the server loads it. Errors name the file.
     pub fn load(path: &Path) -> Result<Self, String> {
         let name = path.display();
         let is_npy = path
@@ -80,34 +80,8 @@ impl Matrix {
                 .collect();
             return Self::try_new(catalog.dim, data).map_err(|e| format!("{name}: {e}"));
         }
-        let file = std::fs::File::open(path).map_err(|e| format!("{name}: {e}"))?;
-        let npy = npyz::NpyFile::new(std::io::BufReader::new(file))
-            .map_err(|e| format!("{name}: not a .npy file: {e}"))?;
-        let (shape, order) = (npy.shape().to_vec(), npy.order());
-        let [rows, dim] = shape[..] else {
-            return Err(format!(
-                "{name}: a 2-D array was expected, its shape is {shape:?}"
-            ));
-        };
-        if order != npyz::Order::C {
-            return Err(format!("{name}: Fortran order; save it in C order"));
-        }
-        let (rows, dim) = (usize::try_from(rows), usize::try_from(dim));
-        let (Ok(_rows), Ok(dim)) = (rows, dim) else {
-            return Err(format!("{name}: too large"));
-        };
-        let descr = npy.dtype().descr();
-        let data: Vec<f32> = match descr.trim_matches('\'') {
-            "<f2" => npy
-                .into_vec::<half::f16>()
-                .map_err(|e| format!("{name}: {e}"))?
-                .into_iter()
-                .map(f32::from)
-                .collect(),
-            "<f4" => npy.into_vec::<f32>().map_err(|e| format!("{name}: {e}"))?,
-            other => return Err(format!("{name}: float16 or float32 expected, not {other}")),
-        };
-        Self::try_new(dim, data).map_err(|e| format!("{name}: {e}"))
+        let m = veilrank_server::catalog_npy::read_matrix(path).map_err(|e| e.to_string())?;
+        Self::try_new(m.dim, m.values).map_err(|e| format!("{name}: {e}"))
     }
 }
 

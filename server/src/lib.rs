@@ -11,6 +11,7 @@ pub mod batcher;
 pub mod body;
 pub mod catalog;
 pub mod catalog_file;
+pub mod catalog_npy;
 pub mod catalogs;
 pub mod config;
 pub mod connections;
