@@ -142,3 +142,32 @@ fn bad_catalogs_say_which_file_and_where() {
         assert!(e.contains(name), "{name}: the error names the file: {e}");
     }
 }
+
+#[test]
+fn headers_parse_as_numpy_writes_them_and_nothing_else() {
+    let numpy = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000, 64), }    \n";
+    let h = Header::parse(numpy).unwrap();
+    assert_eq!(
+        h,
+        Header {
+            descr: "<f4".into(),
+            fortran_order: false,
+            shape: vec![1_000_000, 64],
+        }
+    );
+    let reordered =
+        Header::parse("{'shape': (5,), 'fortran_order': True, 'descr': '<f2'}").unwrap();
+    assert_eq!((reordered.shape, reordered.fortran_order), (vec![5], true));
+    for bad in [
+        "",
+        "{'descr': '<f4'}",
+        "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1, 2), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1, x), }",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), 'extra': 1}",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2)",
+        // the fuzzer's input that took npyz's parser seconds
+        "{'descr': '<f2',[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ 'fortran_e|cr'> '1', 'order': Fa",
+    ] {
+        assert!(Header::parse(bad).is_err(), "{bad:?}");
+    }
+}
