@@ -166,3 +166,36 @@ pub fn write_all(dir: &Path, outcomes: &[Outcome]) -> Result<(), String> {
         &throughput,
     )
 }
+
+/// The fidelity study as one plot: for each dimension and scale scheme, the share of users whose
+/// top 10 differs from float32's (floored at 0.1%, the resolution of a few hundred users)
+/// against the bits a score needs, which is what a precision costs in response bytes.
+pub fn fidelity(path: &Path, rows: &[crate::fidelity::Fidelity]) -> Result<(), String> {
+    let mut keys: Vec<(usize, crate::fidelity::Scales)> =
+        rows.iter().map(|r| (r.dim, r.precision.scales)).collect();
+    keys.dedup();
+    keys.sort_by_key(|&(dim, scales)| (std::cmp::Reverse(dim), scales.name()));
+    keys.dedup();
+    let series: Vec<Series> = keys
+        .iter()
+        .map(|&(dim, scales)| {
+            let mut points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|r| r.dim == dim && r.precision.scales == scales)
+                .map(|r| (r.score_bits, (1.0 - r.top10_set_equal).max(1e-3)))
+                .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series {
+                label: format!("d={dim} {}", scales.name()),
+                points,
+                dashed: scales != crate::fidelity::Scales::Global,
+            }
+        })
+        .collect();
+    draw(
+        path,
+        "Users whose top 10 differs from float32's",
+        ("bits per score", "share of users"),
+        &series,
+    )
+}

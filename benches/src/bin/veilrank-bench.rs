@@ -167,6 +167,9 @@ struct FidelityArgs {
     /// Write the rows as JSON here.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// Plot fidelity against bits per score into this SVG file.
+    #[arg(long)]
+    plot: Option<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -396,6 +399,10 @@ fn fidelity_study(args: FidelityArgs) -> Result<(), String> {
     if let Some(path) = args.json {
         let json = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
         std::fs::write(&path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = args.plot {
+        plots::fidelity(&path, &rows)?;
         println!("wrote {}", path.display());
     }
     Ok(())

@@ -112,3 +112,34 @@ fn bad_inputs_say_what_is_wrong() {
         .unwrap_err()
         .contains("row 0"));
 }
+
+#[test]
+fn the_plot_draws_one_line_per_dimension_and_scheme() {
+    let (items, users) = ramp();
+    let rows: Vec<Fidelity> = [2, 4, 8]
+        .into_iter()
+        .flat_map(|bits| {
+            [Scales::Global, Scales::PerDimension].map(|scales| {
+                measure(
+                    &items,
+                    &users,
+                    Precision {
+                        scales,
+                        ..global(bits)
+                    },
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fidelity.svg");
+    crate::plots::fidelity(&path, &rows).unwrap();
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        svg.starts_with("<svg") || svg.contains("<svg"),
+        "{}",
+        &svg[..100]
+    );
+    assert!(svg.contains("d=2 global") && svg.contains("d=2 per-dimension"));
+}
