@@ -13,8 +13,8 @@ use core::arch::x86_64::{
     _mm256_srli_epi64, _mm_prefetch, _MM_HINT_T0,
 };
 
-use super::{queries_in, reduce, MAX_DIM, PART};
-use crate::kernel::{acc_row, Shape, LANES};
+use super::{reduce, PART};
+use crate::kernel::{Shape, LANES};
 
 pulp::simd_type! {
     /// AVX2 (the part of x86-64-v3 the kernel uses).
@@ -31,9 +31,9 @@ pulp::simd_type! {
 /// about 15% faster than none.
 const PREFETCH_AHEAD: usize = 256;
 
-/// Every slot against each block of a superblock (split words, `[tile][block][feature][LANES]`)
-/// into `acc`, reduced mod q, in the layout of [`acc_row`]: what [`crate::kernel::reduced`]
-/// computes, for `ifma50` on CPUs with AVX2.
+/// Every slot against each block of a superblock into `acc`, reduced mod q
+/// ([`super::each_block`]): what [`crate::kernel::reduced`] computes, for `ifma50` on CPUs with
+/// AVX2.
 pub(crate) fn lazy(
     _simd: Avx2,
     queries: &[&[u64]],
@@ -41,32 +41,23 @@ pub(crate) fn lazy(
     shape: Shape,
     acc: &mut [u64],
 ) {
-    let Shape { blocks, dim, n } = shape;
-    assert!(dim <= MAX_DIM, "lazy sums of {dim} features could overflow");
-    assert_eq!(superblock.len(), blocks * dim * n);
-    let counts: Vec<usize> = queries.iter().map(|q| queries_in(q, dim, n)).collect();
-    // the catalog block's tile is read from memory once, by the first slot, and from L1 by the
-    // others; each slot's tile is reused from L1 or L2 across the superblock's blocks. The
-    // IFMA kernel's order (each slot against every block) measured worse here: batches are
-    // bound by the multiplies, and it loads the catalog once per slot
-    for t in 0..n / LANES {
-        for k in 0..blocks {
-            let catalog = &superblock[(t * blocks + k) * dim * LANES..][..dim * LANES];
-            for (j, (query, &count)) in queries.iter().zip(&counts).enumerate() {
-                let slot = &query[t * dim * count * PART..][..dim * count * PART];
-                let out = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
-                // SAFETY: the `Avx2` token proves the CPU has the features.
-                unsafe {
-                    match (count, j) {
-                        (2, 0) => micro::<2, true>(catalog, slot, out),
-                        (2, _) => micro::<2, false>(catalog, slot, out),
-                        (_, 0) => micro::<1, true>(catalog, slot, out),
-                        _ => micro::<1, false>(catalog, slot, out),
-                    }
+    super::each_block(
+        queries,
+        superblock,
+        shape,
+        acc,
+        |count, first, catalog, slot, out| {
+            // SAFETY: the `Avx2` token proves the CPU has the features.
+            unsafe {
+                match (count, first) {
+                    (2, true) => micro::<2, true>(catalog, slot, out),
+                    (2, false) => micro::<2, false>(catalog, slot, out),
+                    (_, true) => micro::<1, true>(catalog, slot, out),
+                    (_, false) => micro::<1, false>(catalog, slot, out),
                 }
             }
-        }
-    }
+        },
+    );
 }
 
 /// One block's tile of `dim` catalog rows against one slot's tile of `Q` queries: `6 Q`

@@ -8,8 +8,8 @@ use core::arch::aarch64::{
     uint64x2_t, vadd_u32, vdupq_n_u64, vld1q_u64, vmlal_u32, vmovn_u64, vshrn_n_u64, vst1q_u64,
 };
 
-use super::{queries_in, reduce, MAX_DIM, PART};
-use crate::kernel::{acc_row, Shape, LANES};
+use super::{reduce, PART};
+use crate::kernel::{Shape, LANES};
 
 /// How far ahead of the multiply-accumulate the first slot prefetches the catalog, in words
 /// (as on AVX2; not measured on an ARM CPU).
@@ -17,28 +17,23 @@ const PREFETCH_AHEAD: usize = 256;
 
 /// What [`super::avx2::lazy`] computes, on NEON.
 pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &mut [u64]) {
-    let Shape { blocks, dim, n } = shape;
-    assert!(dim <= MAX_DIM, "lazy sums of {dim} features could overflow");
-    assert_eq!(superblock.len(), blocks * dim * n);
-    let counts: Vec<usize> = queries.iter().map(|q| queries_in(q, dim, n)).collect();
-    for t in 0..n / LANES {
-        for k in 0..blocks {
-            let catalog = &superblock[(t * blocks + k) * dim * LANES..][..dim * LANES];
-            for (j, (query, &count)) in queries.iter().zip(&counts).enumerate() {
-                let slot = &query[t * dim * count * PART..][..dim * count * PART];
-                let out = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
-                // SAFETY: NEON is part of aarch64's base instruction set
-                unsafe {
-                    match (count, j) {
-                        (2, 0) => micro::<2, true>(catalog, slot, out),
-                        (2, _) => micro::<2, false>(catalog, slot, out),
-                        (_, 0) => micro::<1, true>(catalog, slot, out),
-                        _ => micro::<1, false>(catalog, slot, out),
-                    }
+    super::each_block(
+        queries,
+        superblock,
+        shape,
+        acc,
+        |count, first, catalog, slot, out| {
+            // SAFETY: NEON is part of aarch64's base instruction set
+            unsafe {
+                match (count, first) {
+                    (2, true) => micro::<2, true>(catalog, slot, out),
+                    (2, false) => micro::<2, false>(catalog, slot, out),
+                    (_, true) => micro::<1, true>(catalog, slot, out),
+                    (_, false) => micro::<1, false>(catalog, slot, out),
                 }
             }
-        }
-    }
+        },
+    );
 }
 
 /// One block's tile against one slot's tile of `Q` queries: `12 Q` accumulators (queries, four
