@@ -136,10 +136,6 @@ fn the_plot_draws_one_line_per_dimension_and_scheme() {
     let path = dir.path().join("fidelity.svg");
     crate::plots::fidelity(&path, &rows).unwrap();
     let svg = std::fs::read_to_string(&path).unwrap();
-    assert!(
-        svg.starts_with("<svg") || svg.contains("<svg"),
-        "{}",
-        &svg[..100]
-    );
+    assert!(svg.contains("<svg"), "not an SVG document");
     assert!(svg.contains("d=2 global") && svg.contains("d=2 per-dimension"));
 }

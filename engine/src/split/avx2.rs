@@ -27,8 +27,8 @@ pulp::simd_type! {
 }
 
 /// How far ahead of the multiply-accumulate the first slot prefetches the catalog, in words.
-/// Measured on the 1M x 64 pass (README): 1 KB to 16 KB ahead were level within the noise, and
-/// about 15% faster than none.
+/// Measured on the 1M x 64 pass (README, per CPU family): 1 KB to 16 KB ahead were level within
+/// the noise, and faster than none.
 const PREFETCH_AHEAD: usize = 256;
 
 /// Every slot against each block of a superblock into `acc`, reduced mod q
