@@ -21,15 +21,27 @@ pub struct ConnectOptions {
     /// How long to wait for a server whose catalog is still being prepared, in milliseconds.
     #[uniffi(default = 0)]
     pub ready_timeout_ms: u64,
+    /// Certificate authorities (PEM) trusted for `https://` URLs besides Mozilla's roots, which
+    /// are built in: for a server behind a private CA.
+    #[uniffi(default)]
+    pub root_certificates_pem: Vec<String>,
+}
+
+impl From<ConnectOptions> for veilrank_client::ConnectOptions {
+    fn from(options: ConnectOptions) -> Self {
+        Self {
+            catalog: options.catalog,
+            api_key: options.api_key,
+            ready_timeout: Duration::from_millis(options.ready_timeout_ms),
+            root_certificates_pem: options.root_certificates_pem,
+        }
+    }
 }
 
 impl std::fmt::Debug for ConnectOptions {
+    // the SDK's, which redacts the API key
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("catalog", &self.catalog)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("ready_timeout_ms", &self.ready_timeout_ms)
-            .finish()
+        veilrank_client::ConnectOptions::from(self.clone()).fmt(f)
     }
 }
 
@@ -49,11 +61,7 @@ impl Client {
     /// and checks that the server speaks this SDK's parameter set.
     #[uniffi::constructor]
     pub fn connect(base_url: String, options: ConnectOptions) -> Result<Arc<Self>> {
-        let options = veilrank_client::ConnectOptions {
-            catalog: options.catalog,
-            api_key: options.api_key,
-            ready_timeout: Duration::from_millis(options.ready_timeout_ms),
-        };
+        let options = veilrank_client::ConnectOptions::from(options);
         let client = block_on(veilrank_client::Client::connect_with(&base_url, options))??;
         Ok(Arc::new(Self(client)))
     }

@@ -106,6 +106,7 @@ impl From<ClientError> for VeilrankError {
             },
             ClientError::Unauthorized { message } => Self::Unauthorized { detail: message },
             ClientError::InvalidPreferences(detail) => Self::InvalidPreferences { detail },
+            ClientError::InvalidCertificate(_) => Self::InvalidInput { detail },
             ClientError::Server {
                 status,
                 code,

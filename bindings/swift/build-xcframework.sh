@@ -12,7 +12,7 @@ for t in "${targets[@]}"; do
   cargo build --locked --release -p veilrank-ffi --lib --target "$t"
 done
 # the generator reads the metadata of a host build of the same library
-cargo build --locked --release -p veilrank-ffi
+cargo build --locked --release -p veilrank-ffi --features bindgen
 target="${CARGO_TARGET_DIR:-target}"
 gen=$(mktemp -d)
 "$target/release/uniffi-bindgen" generate --library "$target/release/libveilrank_ffi.dylib" \

@@ -207,6 +207,7 @@ async fn connect(
         catalog,
         api_key,
         ready_timeout: Duration::from_secs(30),
+        ..ConnectOptions::default()
     };
     Ok(Client::connect_with(server, options).await?)
 }

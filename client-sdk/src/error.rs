@@ -10,6 +10,10 @@ pub enum ClientError {
     #[cfg(feature = "http")]
     #[error("cannot reach the server: {0}")]
     Http(#[from] reqwest::Error),
+    /// A root certificate given in [`crate::ConnectOptions`] is not usable PEM.
+    #[cfg(feature = "http")]
+    #[error("unusable root certificate: {0}")]
+    InvalidCertificate(String),
     /// A body that should be JSON of the API is not (a proxy's error page, a truncated body).
     #[error("the server's answer is not the JSON expected: {0}")]
     InvalidJson(String),
@@ -143,6 +147,8 @@ impl ClientError {
         match self {
             #[cfg(feature = "http")]
             Self::Http(_) => "network",
+            #[cfg(feature = "http")]
+            Self::InvalidCertificate(_) => "invalid_certificate",
             Self::InvalidJson(_) => "invalid_json",
             Self::BadManifest(_) => "bad_manifest",
             Self::TooLarge { .. } => "too_large",

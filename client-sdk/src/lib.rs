@@ -27,9 +27,11 @@ mod session;
 
 pub use error::{ClientError, Result};
 #[cfg(feature = "http")]
-pub use http::client::{
-    Client, ConnectOptions, EncryptedQuery, EncryptedScores, Recommendations, Scores,
-};
+pub use http::client::{Client, Recommendations, Scores};
+#[cfg(feature = "http")]
+pub use http::options::ConnectOptions;
+#[cfg(feature = "http")]
+pub use http::query::{EncryptedQuery, EncryptedScores};
 #[cfg(feature = "http")]
 pub use http::report::{Report, ServerTiming};
 pub use profile::Profile;

@@ -8,6 +8,8 @@ use tokio::sync::OnceCell;
 use veilrank_core::api::{ItemInfo, ItemsPage, Manifest};
 use veilrank_core::{Hint, SecretKey};
 
+use super::options::ConnectOptions;
+use super::query::{EncryptedQuery, EncryptedScores};
 use super::report::{Report, ServerTiming};
 use super::transport::{
     blocking, body_or_error, json_or_error, read_capped, scores_limit, server_error,
@@ -17,55 +19,6 @@ use crate::session::{RankedItem, Session};
 
 /// Items per page when fetching the catalog's metadata.
 const PAGE: usize = 10_000;
-
-/// A query encrypted for the catalog version current when it was made. It can be sent at once
-/// or later, and more than once (load tests replay it): the server learns nothing more from a
-/// repeated ciphertext than that it is the same one.
-#[derive(Clone)]
-pub struct EncryptedQuery {
-    // shared, not copied, by each send of a replayed query
-    pub(crate) body: Bytes,
-    pub(crate) scale: f32,
-    encrypt: Duration,
-}
-
-impl EncryptedQuery {
-    /// Bytes sent per query.
-    pub fn len(&self) -> usize {
-        self.body.len()
-    }
-
-    /// Never: a query holds at least its header.
-    pub fn is_empty(&self) -> bool {
-        self.body.is_empty()
-    }
-}
-
-impl std::fmt::Debug for EncryptedQuery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedQuery")
-            .field("bytes", &self.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// The server's answer to an [`EncryptedQuery`], not yet decrypted.
-pub struct EncryptedScores {
-    // as downloaded: a response is megabytes, and a copy of it costs as much as its decoding
-    bytes: Bytes,
-    scale: f32,
-    /// Timings and sizes so far (encryption, upload, server, download).
-    pub report: Report,
-}
-
-impl std::fmt::Debug for EncryptedScores {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncryptedScores")
-            .field("bytes", &self.bytes.len())
-            .field("report", &self.report)
-            .finish_non_exhaustive()
-    }
-}
 
 /// Decrypted scores of every item.
 pub struct Scores {
@@ -104,28 +57,6 @@ pub struct Recommendations {
     pub items: Vec<RankedItem>,
     /// Timings and sizes.
     pub report: Report,
-}
-
-/// How to connect: which catalog, with which API key, how long to wait for a server that is
-/// still preparing.
-#[derive(Clone, Default)]
-pub struct ConnectOptions {
-    /// The catalog to use; the server's default catalog when `None`.
-    pub catalog: Option<String>,
-    /// The app's API key, sent as `x-api-key`, when the server asks for one.
-    pub api_key: Option<String>,
-    /// How long to wait for a server whose catalog is still being prepared.
-    pub ready_timeout: Duration,
-}
-
-impl std::fmt::Debug for ConnectOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("catalog", &self.catalog)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
-            .field("ready_timeout", &self.ready_timeout)
-            .finish()
-    }
 }
 
 /// One version of the catalog as the client knows it: its session and, once fetched, its items
@@ -178,20 +109,7 @@ impl Client {
 
     /// Connects with [`ConnectOptions`]: a named catalog, an API key.
     pub async fn connect_with(base_url: &str, options: ConnectOptions) -> Result<Self> {
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(key) = &options.api_key {
-            let mut value = reqwest::header::HeaderValue::from_str(key).map_err(|_| {
-                ClientError::Unauthorized {
-                    message: "the API key holds characters an HTTP header cannot carry".into(),
-                }
-            })?;
-            value.set_sensitive(true);
-            headers.insert("x-api-key", value);
-        }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .default_headers(headers)
-            .build()?;
+        let http = options.http_client()?;
         let base = base_url.trim_end_matches('/').to_string();
         let manifest_url = match &options.catalog {
             Some(id) => format!("{base}/v1/catalogs/{id}"),

@@ -62,9 +62,16 @@ class Client:
     """A connection to one catalog of a veilrank server. The manifest, the hint and the titles
     are fetched once per catalog version and kept."""
 
-    def __init__(self, base_url, *, api_key=None, catalog=None, ready_timeout=0.0):
+    def __init__(
+        self, base_url, *, api_key=None, catalog=None, ready_timeout=0.0, root_certificates_pem=()
+    ):
+        """`root_certificates_pem`: PEM texts of certificate authorities trusted for `https://`
+        besides Mozilla's roots, which are built in (for a server behind a private CA)."""
         options = ConnectOptions(
-            catalog=catalog, api_key=api_key, ready_timeout_ms=int(ready_timeout * 1000)
+            catalog=catalog,
+            api_key=api_key,
+            ready_timeout_ms=int(ready_timeout * 1000),
+            root_certificates_pem=list(root_certificates_pem),
         )
         self._client = _NativeClient.connect(base_url, options)
 
