@@ -51,6 +51,7 @@ fn main() {
     }
     write("catalog_jsonl", "small", jsonl.as_bytes());
     write("catalog_csv", "small", csv.as_bytes());
+    write("catalog_parquet", "small", &parquet_catalog(&values));
 
     let meta = ProfileMeta {
         verifier: [3; 32],
@@ -85,4 +86,35 @@ fn main() {
         br#"{"server": "http://127.0.0.1:8080", "id": "0123456789abcdef0123456789abcdef"}"#,
     );
     println!("seeds written under {}", root.display());
+}
+
+/// Five items as pyarrow writes them: string ids and titles, a list of float32, snappy.
+fn parquet_catalog(values: &[i8]) -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::types::Float32Type;
+    use arrow_array::{ArrayRef, ListArray, RecordBatch, StringArray};
+
+    let rows = values.chunks(DIM).take(5);
+    let ids: Vec<String> = (0..rows.len()).map(|i| format!("i{i}")).collect();
+    let titles: Vec<String> = (0..rows.len()).map(|i| format!("Item {i}")).collect();
+    let vectors = ListArray::from_iter_primitive::<Float32Type, _, _>(rows.map(|row| {
+        Some(
+            row.iter()
+                .map(|v| Some(f32::from(*v) / 10.0))
+                .collect::<Vec<_>>(),
+        )
+    }));
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(StringArray::from(ids)) as ArrayRef),
+        ("title", Arc::new(StringArray::from(titles)) as ArrayRef),
+        ("vector", Arc::new(vectors) as ArrayRef),
+    ])
+    .expect("a batch");
+    let mut out = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).expect("a writer");
+    writer.write(&batch).expect("written");
+    writer.close().expect("closed");
+    out
 }

@@ -3,7 +3,8 @@
 //! JSON Lines (`.jsonl`, `.ndjson`): one object per line, `{"id": "...", "title": "...",
 //! "vector": [...]}` with `title` optional. A line may instead name a topic that `--likes` can
 //! use: `{"topic": "jazz", "vector": [...]}`. CSV (`.csv`): header `id,title,f0,f1,...`.
-//! NumPy (`.npy` with a `.ids` file beside it): [`crate::catalog_npy`].
+//! NumPy (`.npy` with a `.ids` file beside it): [`crate::catalog_npy`]. Parquet (`.parquet`):
+//! [`crate::catalog_parquet`].
 //! A bad row, a wrong dimension, NaN or infinity, a duplicate id or an empty file stops the load
 //! with an error naming the file and line.
 
@@ -86,8 +87,17 @@ pub fn load(path: &Path) -> Result<RawCatalog, CatalogLoadError> {
     {
         return crate::catalog_npy::load(path);
     }
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+    {
+        return crate::catalog_parquet::load(path);
+    }
     let format = Format::of(path).ok_or_else(|| {
-        error("unknown catalog format: use .jsonl, .ndjson, .csv or .npy (with its .ids)".into())
+        error(
+            "unknown catalog format: use .jsonl, .ndjson, .csv, .parquet or .npy (with its .ids)"
+                .into(),
+        )
     })?;
     let file = File::open(path).map_err(|e| error(format!("cannot open: {e}")))?;
     read(file, format, path)

@@ -12,6 +12,7 @@ pub mod body;
 pub mod catalog;
 pub mod catalog_file;
 pub mod catalog_npy;
+pub mod catalog_parquet;
 pub mod catalogs;
 pub mod config;
 pub mod connections;
