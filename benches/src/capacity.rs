@@ -16,7 +16,8 @@ use veilrank_client::{Client, SecretKey};
 use veilrank_core::quantize::quantize;
 use veilrank_core::{plain, V1_128};
 
-use crate::study::{self, InProcess};
+use crate::in_process::{self, InProcess};
+use crate::progress::bar;
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -74,7 +75,7 @@ pub struct CapacityOutcome {
 /// Runs one capacity measurement against a fresh in-process server; an error if any client's
 /// decrypted scores differ from the plaintext scores.
 pub async fn run(c: &Capacity) -> Result<CapacityOutcome, String> {
-    let p = study::start_in_process(c.items, c.dim, c.max_batch, c.progress, c.kernel).await?;
+    let p = in_process::start_in_process(c.items, c.dim, c.max_batch, c.progress, c.kernel).await?;
     let outcome = drive(c, &p).await;
     p.server
         .shutdown()
@@ -96,7 +97,7 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
     let mut users = Vec::with_capacity(concurrency);
     for u in 0..concurrency {
         let key = Arc::new(SecretKey::generate(&V1_128).map_err(|e| e.to_string())?);
-        let prefs = study::preferences(c.dim, 5000 + u as u64);
+        let prefs = in_process::preferences(c.dim, 5000 + u as u64);
         let query = client
             .encrypt_query(&key, &prefs)
             .await
@@ -121,7 +122,7 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
         users.push(Arc::new(query));
     }
 
-    let bar = study::bar(c.progress, c.queries as u64, "queries");
+    let bar = bar(c.progress, c.queries as u64, "queries");
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(concurrency);

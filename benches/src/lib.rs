@@ -4,9 +4,11 @@
 pub mod baselines;
 pub mod capacity;
 pub mod fidelity;
+pub mod in_process;
 pub mod matrix;
 pub mod output;
 pub mod plots;
+pub mod progress;
 pub mod study;
 pub mod system;
 

@@ -6,6 +6,7 @@
 
 use veilrank_bench::baselines::NaiveTfhe;
 use veilrank_bench::capacity::{self, Capacity};
+use veilrank_bench::in_process;
 use veilrank_bench::study::{self, Study};
 use veilrank_bench::{output, plots};
 
@@ -142,7 +143,7 @@ async fn a_small_study_reports_every_field_consistently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_study_against_a_running_server_reports_the_servers_memory() {
     let (items, dim) = (2048, 8);
-    let running = study::start_in_process(items, dim, 4, false, None)
+    let running = in_process::start_in_process(items, dim, 4, false, None)
         .await
         .unwrap();
     let outcome = study::run(&small(Some(running.server.url()), items, dim, 2, 4))
