@@ -126,6 +126,9 @@ def test_failures_are_typed_exceptions(server, api_key, plain):
         closed = s.getsockname()[1]  # nothing listens there once closed
     with pytest.raises(veilrank.VeilrankError.Network):
         veilrank.Client(f"http://127.0.0.1:{closed}")
+    with pytest.raises(veilrank.VeilrankError.InvalidInput) as bad_root:
+        veilrank.Client(server, root_certificates_pem=["not a certificate"])
+    assert "certificate" in bad_root.value.detail
     client = veilrank.Client(server, api_key=api_key)
     key = veilrank.SecretKey.generate()
     with pytest.raises(veilrank.VeilrankError.InvalidPreferences) as e:

@@ -161,6 +161,12 @@ class VeilrankTest {
             fail("a server that is down must be an error")
         } catch (e: VeilrankException.Network) {
         }
+        try {
+            Client.connect(url, ConnectOptions(rootCertificatesPem = listOf("not a certificate")))
+            fail("a root certificate that is not PEM must be refused")
+        } catch (e: VeilrankException.InvalidInput) {
+            assertTrue(e.detail, e.detail.contains("certificate"))
+        }
         connect().use { client ->
             SecretKey.generate().use { key ->
                 try {
