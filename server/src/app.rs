@@ -142,7 +142,19 @@ pub fn open_store(config: &Config) -> Result<(Store, Audit)> {
     if config.ephemeral {
         return Ok((Store::in_memory()?, Audit::log_only()));
     }
-    let store = Store::open(&config.data_dir)?;
+    let store = match &config.database {
+        Some(url) => {
+            // the data directory then holds only the audit log
+            crate::private_files::create_dir(&config.data_dir).map_err(|source| {
+                crate::store::StoreError::Io {
+                    path: config.data_dir.clone(),
+                    source,
+                }
+            })?;
+            Store::connect(url, config.database_connections)?
+        }
+        None => Store::open(&config.data_dir)?,
+    };
     let audit = Audit::open(&config.data_dir)?;
     Ok((store, audit))
 }
@@ -206,7 +218,12 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
 /// serves health at once, prepares the catalogs on the blocking pool (scoring answers 503 until
 /// then), and purges expired profiles in the background.
 pub async fn start(config: &Config, catalogs: Catalogs) -> Result<RunningServer> {
-    let state = build_state(config, catalogs)?;
+    // off the executor: opening the store is file or database I/O (and PostgreSQL's client is
+    // synchronous)
+    let owned = config.clone();
+    let state = tokio::task::spawn_blocking(move || build_state(&owned, catalogs))
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     let listener = TcpListener::bind(config.addr)
         .await
         .map_err(|source| ServerError::Bind {

@@ -31,8 +31,16 @@ pub struct Config {
     #[arg(long, env = "VEILRANK_DATA_DIR", default_value = "veilrank-data")]
     pub data_dir: PathBuf,
     /// Keep profiles in memory only: nothing is written to disk, everything is gone at exit.
-    #[arg(long, env = "VEILRANK_EPHEMERAL")]
+    #[arg(long, env = "VEILRANK_EPHEMERAL", conflicts_with = "database")]
     pub ephemeral: bool,
+    /// Store profiles in PostgreSQL (`postgres://user:password@host/db`), shared by every
+    /// replica, instead of the embedded database in the data directory (which then holds only
+    /// the audit log).
+    #[arg(long, env = "VEILRANK_DATABASE", value_parser = crate::store::DatabaseUrl::parse)]
+    pub database: Option<crate::store::DatabaseUrl>,
+    /// Connections to PostgreSQL, at most.
+    #[arg(long, env = "VEILRANK_DATABASE_CONNECTIONS", default_value_t = 16)]
+    pub database_connections: u32,
     /// Longest a stored profile lives, whatever its use (e.g. `30d`, `12h`).
     #[arg(long, env = "VEILRANK_PROFILE_LIFETIME", default_value = "30d", value_parser = humantime::parse_duration)]
     pub profile_lifetime: Duration,
@@ -166,6 +174,8 @@ impl Config {
             demo_items: crate::demo::DEFAULT_ITEMS,
             data_dir: PathBuf::from("veilrank-data"),
             ephemeral: true,
+            database: None,
+            database_connections: 16,
             profile_lifetime: Duration::from_secs(30 * 24 * 3600),
             profile_idle_expiry: None,
             purge_interval: Duration::from_secs(60),

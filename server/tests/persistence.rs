@@ -48,7 +48,16 @@ struct Server {
 impl Server {
     /// Starts the binary on port 0 and waits until it is ready.
     fn start(dir: &Path) -> Self {
-        let mut child = common::server(&dir.join("films.jsonl"), &dir.join("data"))
+        Self::start_on(dir, None)
+    }
+
+    /// [`Self::start`] with the profiles in PostgreSQL when `database` names one.
+    fn start_on(dir: &Path, database: Option<&str>) -> Self {
+        let mut command = common::server(&dir.join("films.jsonl"), &dir.join("data"));
+        if let Some(url) = database {
+            command.arg("--database").arg(url);
+        }
+        let mut child = command
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -139,9 +148,24 @@ async fn stored_scores(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_in_a_stream_of_writes_loses_nothing_acknowledged() {
+    sigkill_in_a_stream_of_writes(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_in_a_stream_of_writes_loses_nothing_acknowledged_in_postgres() {
+    // the synchronous client, off the test's runtime
+    let url = tokio::task::spawn_blocking(|| common::postgres_schema("sigkill"))
+        .await
+        .unwrap();
+    if let Some(url) = url {
+        sigkill_in_a_stream_of_writes(Some(&url)).await;
+    }
+}
+
+async fn sigkill_in_a_stream_of_writes(database: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     write_catalog(&dir.path().join("films.jsonl"));
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path(), database);
     let url = server.url.clone();
     let key = SecretKey::generate(&V1_128).unwrap();
     let http = reqwest::Client::new();
@@ -222,7 +246,7 @@ async fn sigkill_in_a_stream_of_writes_loses_nothing_acknowledged() {
     let steps = writer.await.unwrap();
     assert!(steps > 10, "only {steps} writes before the kill");
 
-    let server = Server::start(dir.path());
+    let server = Server::start_on(dir.path(), database);
     let known = known.lock().unwrap().clone();
     let in_flight = in_flight.lock().unwrap().clone();
     let values = catalog_values();

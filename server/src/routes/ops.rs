@@ -26,7 +26,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, AppEr
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&state);
+    // off the executor: rendering counts the stored profiles, a database query
+    let body = match tokio::task::spawn_blocking(move || state.metrics.render(&state)).await {
+        Ok(body) => body,
+        Err(_) => return AppError::internal().into_response(),
+    };
     (
         [(
             header::CONTENT_TYPE,

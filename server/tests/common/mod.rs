@@ -37,3 +37,26 @@ pub fn server(catalog: &std::path::Path, data_dir: &std::path::Path) -> std::pro
         .arg(data_dir);
     command
 }
+
+/// A PostgreSQL URL whose connections see only an empty schema of their own, from
+/// `VEILRANK_TEST_DATABASE`; `None`, said on stderr where a reader sees it, when that is unset.
+pub fn postgres_schema(test: &str) -> Option<String> {
+    use std::io::Write;
+    let Ok(base) = std::env::var("VEILRANK_TEST_DATABASE") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test} on PostgreSQL: VEILRANK_TEST_DATABASE is not set \
+             (.ci/run starts a PostgreSQL and sets it)"
+        );
+        return None;
+    };
+    let schema = format!("it_{test}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("the test database");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("a schema of the test's own");
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{separator}options=-csearch_path%3D{schema}"))
+}
