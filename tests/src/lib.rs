@@ -49,6 +49,36 @@ pub fn test_config() -> Config {
     }
 }
 
+/// `base` with the profiles in PostgreSQL, in an empty schema of `test`'s own, when
+/// `VEILRANK_TEST_DATABASE` names a database (`.ci/run` starts one); `None` otherwise, said where
+/// a reader of the test output sees it. Blocking: call it off the async executor.
+pub fn on_postgres(base: Config, test: &str, data_dir: &std::path::Path) -> Option<Config> {
+    use std::io::Write;
+    let Ok(url) = std::env::var("VEILRANK_TEST_DATABASE") else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test} on PostgreSQL: VEILRANK_TEST_DATABASE is not set \
+             (.ci/run starts a PostgreSQL and sets it)"
+        );
+        return None;
+    };
+    let schema = format!("e2e_{test}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("the test database");
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .expect("a schema of the test's own");
+    let separator = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+    Some(Config {
+        ephemeral: false,
+        data_dir: data_dir.to_path_buf(),
+        database: Some(veilrank_server::store::DatabaseUrl::parse(&url).expect("a valid URL")),
+        ..base
+    })
+}
+
 /// Starts a server on a free loopback port with `catalog` (id "test") and waits until it is
 /// ready.
 pub async fn serve(catalog: RawCatalog) -> RunningServer {

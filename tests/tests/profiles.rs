@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use veilrank_client::{Client, ClientError, ConnectOptions, SecretKey};
 use veilrank_core::{plain, V1_128};
-use veilrank_e2e::{integer_catalog, random_values, serve, serve_with, test_config};
+use veilrank_e2e::{integer_catalog, on_postgres, random_values, serve, serve_with, test_config};
 
 fn prefs(values: &[i8]) -> Vec<f32> {
     values.iter().map(|&v| f32::from(v)).collect()
@@ -17,9 +17,27 @@ fn prefs(values: &[i8]) -> Vec<f32> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_profile_verb_over_http() {
+    every_profile_verb(&test_config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_verb_over_http_in_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tokio::task::block_in_place(|| on_postgres(test_config(), "verbs", dir.path()));
+    if let Some(config) = config {
+        every_profile_verb(&config).await;
+    }
+}
+
+/// The store's count, off the executor (the PostgreSQL client is synchronous).
+fn profiles_stored(server: &veilrank_server::RunningServer) -> u64 {
+    tokio::task::block_in_place(|| server.state.store.count().unwrap())
+}
+
+async fn every_profile_verb(config: &veilrank_server::Config) {
     let dim = 6;
     let values = random_values(10, dim * 2100);
-    let server = serve(integer_catalog(dim, values.clone())).await;
+    let server = serve_with(config, integer_catalog(dim, values.clone())).await;
     let client = Client::connect(&server.url(), Duration::from_secs(10))
         .await
         .unwrap();
@@ -106,16 +124,29 @@ async fn every_profile_verb_over_http() {
     ] {
         assert!(matches!(e, ClientError::ProfileNotFound), "{e}");
     }
-    assert_eq!(server.state.store.count().unwrap(), 0);
+    assert_eq!(profiles_stored(&server), 0);
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_profiles_are_purged_without_a_request() {
+    expired_profiles_are_purged(test_config()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_profiles_are_purged_without_a_request_in_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = tokio::task::block_in_place(|| on_postgres(test_config(), "expiry", dir.path()));
+    if let Some(config) = config {
+        expired_profiles_are_purged(config).await;
+    }
+}
+
+async fn expired_profiles_are_purged(base: veilrank_server::Config) {
     let config = veilrank_server::Config {
         profile_lifetime: Duration::from_secs(1),
         purge_interval: Duration::from_millis(100),
-        ..test_config()
+        ..base
     };
     let dim = 3;
     let server = serve_with(&config, integer_catalog(dim, random_values(20, dim * 10))).await;
@@ -127,10 +158,10 @@ async fn expired_profiles_are_purged_without_a_request() {
         .create_profile(&key, &prefs(&random_values(21, dim)))
         .await
         .unwrap();
-    assert_eq!(server.state.store.count().unwrap(), 1);
+    assert_eq!(profiles_stored(&server), 1);
     // lifetimes count whole seconds: gone within 2 s, purged by the background task
     let mut waited = Duration::ZERO;
-    while server.state.store.count().unwrap() > 0 {
+    while profiles_stored(&server) > 0 {
         assert!(waited < Duration::from_secs(5), "not purged after 5 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += Duration::from_millis(100);
