@@ -116,7 +116,6 @@ fn decode<R: ChunkReader + 'static>(input: R, path: &Path) -> Result<RawCatalog,
         .map_err(|e| fail(format!("cannot read: {e}")))?;
     let mut builder = Builder::default();
     let mut row = 0u64;
-    let mut vector = Vec::new();
     for batch in batches {
         let batch =
             batch.map_err(|e| fail(format!("cannot decode the rows after row {row}: {e}")))?;
@@ -126,22 +125,20 @@ fn decode<R: ChunkReader + 'static>(input: R, path: &Path) -> Result<RawCatalog,
                 .ok_or_else(|| fail(format!("the decoded rows lack the column {name:?}")))
         };
         let ids = texts(column("id")?.as_ref(), "id").map_err(&fail)?;
-        let titles = match title {
-            Some(_) => Some(texts(column("title")?.as_ref(), "title").map_err(&fail)?),
-            None => None,
+        let mut titles = match title {
+            Some(_) => texts(column("title")?.as_ref(), "title").map_err(&fail)?,
+            None => Vec::new(),
         };
+        // no title column: every title empty
+        titles.resize(ids.len(), None);
         let vectors = Vectors::of(column("vector")?.as_ref()).map_err(&fail)?;
-        for i in 0..batch.num_rows() {
+        for (i, (id, title)) in ids.into_iter().zip(titles).enumerate() {
             row += 1;
             let at = |message: String| error(path, Some(row), message);
-            let id = ids[i].clone().ok_or_else(|| at("the id is null".into()))?;
-            let title = titles
-                .as_ref()
-                .and_then(|t| t[i].clone())
-                .unwrap_or_default();
-            vectors.row(i, &mut vector).map_err(at)?;
+            let id = id.ok_or_else(|| at("the id is null".into()))?;
+            let vector = vectors.row(i).map_err(at)?;
             builder
-                .item(id, title, std::mem::take(&mut vector))
+                .item(id, title.unwrap_or_default(), vector)
                 .map_err(at)?;
         }
     }
@@ -283,10 +280,10 @@ impl<'a> Vectors<'a> {
         Ok(Self { rows, values })
     }
 
-    /// Row `i`'s vector into `out` (cleared first).
-    fn row(&self, i: usize, out: &mut Vec<f32>) -> Result<(), String> {
+    /// Row `i`'s vector.
+    fn row(&self, i: usize) -> Result<Vec<f32>, String> {
         let range = self.rows[i].clone().ok_or("the vector is null")?;
-        out.clear();
+        let mut out = Vec::with_capacity(range.len());
         // the index of a null value in the row, if any
         let null = |values: &dyn Array| {
             (values.null_count() > 0)
@@ -309,7 +306,7 @@ impl<'a> Vectors<'a> {
                 out.extend(v.values()[range].iter().map(|&x| x as f32));
             }
         }
-        Ok(())
+        Ok(out)
     }
 }
 

@@ -17,7 +17,8 @@ pub struct Config {
     #[arg(long, env = "VEILRANK_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
     /// A catalog to serve, as `PATH` or `ID=PATH` (.jsonl, .ndjson, .csv, .parquet, or .npy
-    /// with its .ids; the id defaults to the file's stem). Repeat for several catalogs; the demo catalog when none is given.
+    /// with its .ids; the id defaults to the file's stem). Repeat for several catalogs; the
+    /// demo catalog when none is given.
     #[arg(long = "catalog", env = "VEILRANK_CATALOGS", value_delimiter = ',', value_parser = CatalogSource::parse)]
     pub catalogs: Vec<CatalogSource>,
     /// The catalog the single-catalog routes (`/v1/catalog`, `/v1/score`) serve: the first one

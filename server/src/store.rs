@@ -103,11 +103,11 @@ impl Store {
         )?)))
     }
 
-    /// The data directory of an embedded store on disk; `None` otherwise.
-    pub fn dir(&self) -> Option<&Path> {
+    /// Whether profiles outlive the process: on disk or in PostgreSQL, not in memory.
+    pub fn persistent(&self) -> bool {
         match &self.0 {
-            Backend::Embedded(e) => e.dir(),
-            Backend::Postgres(_) => None,
+            Backend::Embedded(e) => e.dir().is_some(),
+            Backend::Postgres(_) => true,
         }
     }
 

@@ -282,6 +282,7 @@ mod tests {
         let (a, b) = (ProfileId([1; 16]), ProfileId([2; 16]));
         {
             let store = Embedded::open(dir.path()).unwrap();
+            assert_eq!(store.dir(), Some(dir.path()));
             store.insert(&a, &meta(10), b"sealed-a").unwrap();
             store.insert(&b, &meta(10), b"sealed-b").unwrap();
             assert!(store.replace(&a, &meta(20), b"sealed-a2").unwrap());

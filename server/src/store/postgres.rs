@@ -141,35 +141,41 @@ impl Postgres {
     }
 
     pub fn insert(&self, id: &ProfileId, meta: &ProfileMeta, sealed: &[u8]) -> Result<()> {
-        let encoded = encode_meta(meta)?;
-        self.client()?.execute(
+        self.write(
             "INSERT INTO veilrank_profiles (id, meta, sealed, expires, last_used)
              VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &&id.0[..],
-                &encoded,
-                &sealed,
-                &int(meta.expires),
-                &int(meta.last_used),
-            ],
+            id,
+            meta,
+            sealed,
         )?;
         Ok(())
     }
 
     pub fn replace(&self, id: &ProfileId, meta: &ProfileMeta, sealed: &[u8]) -> Result<bool> {
-        let encoded = encode_meta(meta)?;
-        let changed = self.client()?.execute(
+        let changed = self.write(
             "UPDATE veilrank_profiles SET meta = $2, sealed = $3, expires = $4, last_used = $5
              WHERE id = $1",
-            &[
-                &&id.0[..],
-                &encoded,
-                &sealed,
-                &int(meta.expires),
-                &int(meta.last_used),
-            ],
+            id,
+            meta,
+            sealed,
         )?;
         Ok(changed == 1)
+    }
+
+    /// `statement` with a whole profile as $1 to $5; the rows it changed.
+    fn write(
+        &self,
+        statement: &str,
+        id: &ProfileId,
+        meta: &ProfileMeta,
+        sealed: &[u8],
+    ) -> Result<u64> {
+        let encoded = encode_meta(meta)?;
+        let (expires, last_used) = (int(meta.expires), int(meta.last_used));
+        Ok(self.client()?.execute(
+            statement,
+            &[&&id.0[..], &encoded, &sealed, &expires, &last_used],
+        )?)
     }
 
     pub fn delete(&self, id: &ProfileId) -> Result<bool> {

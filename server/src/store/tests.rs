@@ -68,6 +68,8 @@ fn backends(test: &str) -> Vec<(&'static str, Store)> {
 #[test]
 fn every_verb_keeps_its_promise() {
     for (name, store) in backends("verbs") {
+        // what the privacy statement says of the audit log follows from this
+        assert_eq!(store.persistent(), name == "postgres", "{name}");
         let (a, b) = (ProfileId([1; 16]), ProfileId([2; 16]));
         store.insert(&a, &meta(10), b"sealed-a").unwrap();
         store.insert(&b, &meta(10), b"sealed-b").unwrap();
