@@ -36,6 +36,24 @@ pub struct Manifest {
     /// Bytes of the catalog's hint (`GET .../hint`), which clients download once per content
     /// version to decrypt.
     pub hint_bytes: usize,
+    /// Present only on a shard server (behind a gateway): the part of the catalog it scores.
+    /// Everything else in the manifest describes the whole catalog; `hint_bytes` and the hint
+    /// are the shard's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardInfo>,
+}
+
+/// The part of a catalog a shard server scores: whole blocks, in order.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// Its index, from 0.
+    pub index: usize,
+    /// Shards the catalog is cut in.
+    pub count: usize,
+    /// Its first item in the whole catalog.
+    pub first_item: usize,
+    /// Items it scores.
+    pub items: usize,
 }
 
 /// Quantization section of the manifest.

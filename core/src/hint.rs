@@ -137,6 +137,35 @@ impl Hint {
         HintId(id)
     }
 
+    /// The hint of a catalog cut in shards of whole blocks, from the shards' hints in block
+    /// order: what a gateway serves. Every part but the last must be whole blocks, and all must
+    /// share the prime and dimension.
+    pub fn join(params: &ParameterSet, parts: Vec<Hint>) -> Result<Self> {
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::Malformed("no hint parts to join".into()))?;
+        let (prime, dim, n) = (first.prime, first.dim, params.polynomial_size);
+        let last = parts.len() - 1;
+        let mut items = 0usize;
+        let mut values = Vec::with_capacity(parts.iter().map(|p| p.values.len()).sum());
+        for (k, part) in parts.into_iter().enumerate() {
+            if part.prime != prime || part.dim != dim || part.n != n {
+                return Err(Error::Malformed(format!(
+                    "hint part {k} is under another prime, dimension or polynomial size"
+                )));
+            }
+            if k < last && !part.items.is_multiple_of(n) {
+                return Err(Error::Malformed(format!(
+                    "hint part {k} of {} items is not whole blocks",
+                    part.items
+                )));
+            }
+            items += part.items;
+            values.extend_from_slice(&part.values);
+        }
+        Self::try_new(params, prime, dim, items, values)
+    }
+
     /// Its identity, which responses name.
     pub fn id(&self) -> HintId {
         self.id
@@ -240,6 +269,24 @@ mod tests {
         changed[5] ^= 1;
         let other = Hint::try_new(&V1_128, prime, 4, 3000, changed).unwrap();
         assert_ne!(other.id(), hint.id());
+    }
+
+    #[test]
+    fn parts_join_into_the_whole_and_refuse_partial_blocks() {
+        let prime = ServerPrime::Ifma50;
+        let q = prime.modulus();
+        let values: Vec<u64> = (0..3 * 2048u64).map(|i| (i * 0x9E37_79B9) % q).collect();
+        let whole = Hint::try_new(&V1_128, prime, 4, 5000, values.clone()).unwrap();
+        let a = Hint::try_new(&V1_128, prime, 4, 4096, values[..4096].to_vec()).unwrap();
+        let b = Hint::try_new(&V1_128, prime, 4, 904, values[4096..].to_vec()).unwrap();
+        let joined = Hint::join(&V1_128, vec![a.clone(), b.clone()]).unwrap();
+        assert_eq!(joined, whole);
+        assert_eq!(joined.id(), whole.id());
+        // out of order, a partial block before the end, another dimension
+        assert!(Hint::join(&V1_128, vec![b.clone(), a.clone()]).is_err());
+        let other_dim = Hint::try_new(&V1_128, prime, 5, 904, values[4096..].to_vec()).unwrap();
+        assert!(Hint::join(&V1_128, vec![a, other_dim]).is_err());
+        assert!(Hint::join(&V1_128, Vec::new()).is_err());
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! version (32 bytes), then the payload. The magic and version are checked on the raw bytes before
 //! anything is decoded, so a message from a future version gets a clear error, not a decode error.
 
+mod head;
+
+pub use head::{decode_response_head, encode_response_head, response_head_len, ResponseHead};
+
 use bincode::Options;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -16,14 +16,18 @@ use veilrank_core::{Error, ParameterSet, Query, Response, Result};
 use crate::expand::ExpandedQuery;
 use crate::kernel::{self, Kernel};
 use crate::pass::Passes;
+use crate::shard::Shard;
 
 /// A catalog ready to score encrypted queries.
 pub struct PreparedCatalog {
     params: ParameterSet,
     plan: NoisePlan,
     passes: Passes,
-    /// The public masks' part of every score, for clients to download.
+    /// The public masks' part of every score of its items, for clients to download.
     hint: Hint,
+    shard: Shard,
+    first_item: usize,
+    catalog_items: usize,
 }
 
 impl PreparedCatalog {
@@ -54,6 +58,20 @@ impl PreparedCatalog {
         kernel: Option<Kernel>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
+        Self::prepare_shard(params, dim, values, Shard::whole(), kernel, progress)
+    }
+
+    /// [`Self::prepare_on`] for one shard's blocks of the catalog `values`: the noise analysis
+    /// runs over the whole catalog, so that every shard picks the same prime and response width,
+    /// and only the shard's blocks are transformed, scored and hinted.
+    pub fn prepare_shard(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        shard: Shard,
+        kernel: Option<Kernel>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Self> {
         let items = check_catalog(params, dim, values)?;
         let stats = CatalogNoiseStats::of_catalog(params, dim, values);
         let plan = noise::choose(params, dim, &stats)?;
@@ -62,6 +80,8 @@ impl PreparedCatalog {
             None => Kernel::best(plan.prime),
         };
         let n = params.polynomial_size;
+        let part = shard.items(items, n)?;
+        let values = &values[part.start * dim..part.end * dim];
         let passes = Passes::prepare(
             kernel,
             plan.prime,
@@ -78,13 +98,32 @@ impl PreparedCatalog {
             values.to_vec()
         });
         let values = blocks.into_iter().flatten().flatten().collect();
-        let hint = Hint::try_new(params, plan.prime, dim, items, values)?;
+        let hint = Hint::try_new(params, plan.prime, dim, part.len(), values)?;
         Ok(Self {
             params: *params,
             plan,
             passes,
             hint,
+            shard,
+            first_item: part.start,
+            catalog_items: items,
         })
+    }
+
+    /// The shard of the catalog this holds ([`Shard::whole`] unless prepared by
+    /// [`Self::prepare_shard`]).
+    pub fn shard(&self) -> Shard {
+        self.shard
+    }
+
+    /// The shard's first item in the whole catalog.
+    pub fn first_item(&self) -> usize {
+        self.first_item
+    }
+
+    /// Items in the whole catalog, of every shard.
+    pub fn catalog_items(&self) -> usize {
+        self.catalog_items
     }
 
     /// The parameter set.
@@ -97,12 +136,12 @@ impl PreparedCatalog {
         self.passes.dim
     }
 
-    /// The number of items.
+    /// The number of items it scores (its shard's).
     pub fn items(&self) -> usize {
         self.passes.items
     }
 
-    /// The number of blocks of N items.
+    /// The number of blocks of N items it scores.
     pub fn blocks(&self) -> usize {
         self.passes.blocks()
     }
@@ -197,6 +236,7 @@ impl std::fmt::Debug for PreparedCatalog {
         f.debug_struct("PreparedCatalog")
             .field("dim", &self.dim())
             .field("items", &self.items())
+            .field("shard", &self.shard)
             .field("plan", &self.plan)
             .field("kernel", &self.kernel_name())
             .finish_non_exhaustive()

@@ -18,6 +18,7 @@ pub mod expand;
 mod ifma;
 mod kernel;
 mod pass;
+pub mod shard;
 mod split;
 mod store;
 mod switch;
@@ -25,6 +26,7 @@ mod switch;
 pub use catalog::PreparedCatalog;
 pub use expand::ExpandedQuery;
 pub use kernel::Kernel;
+pub use shard::Shard;
 pub use veilrank_core::{Error, Result};
 
 /// The scoring kernel this CPU runs for `prime` by default ([`Kernel::best`]).

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use veilrank_core::V1_128;
+use veilrank_engine::Shard;
 
 use crate::audit::Audit;
 use crate::auth::{self, AdminKey, ApiKeys};
@@ -70,18 +71,25 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
 /// Loads and validates the configured catalogs (files, or the demo catalog); fast, no
 /// preparation.
 pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
+    if !config.upstreams.is_empty() {
+        return Ok(Catalogs::none());
+    }
     let mut catalogs = Vec::new();
     for source in &config.catalogs {
         let raw = catalog_file::load(&source.path)?;
         catalogs.push((
-            ServedCatalog::new(&source.id, raw, V1_128)?.with_kernel(config.kernel),
+            ServedCatalog::new(&source.id, raw, V1_128)?
+                .with_kernel(config.kernel)
+                .with_shard(config.shard.unwrap_or_else(Shard::whole)),
             Some(source.path.clone()),
         ));
     }
     if catalogs.is_empty() {
         let raw = demo::catalog(config.demo_items);
         catalogs.push((
-            ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?.with_kernel(config.kernel),
+            ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?
+                .with_kernel(config.kernel)
+                .with_shard(config.shard.unwrap_or_else(Shard::whole)),
             None,
         ));
     }
@@ -181,6 +189,15 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         (None, None) => AdminKey::new(None)?,
     };
     let (store, audit) = open_store(config)?;
+    let gateway = if config.upstreams.is_empty() {
+        None
+    } else {
+        let timeout = Duration::from_secs(config.request_timeout_secs);
+        Some(Arc::new(crate::gateway::Gateway::try_new(
+            &config.upstreams,
+            timeout,
+        )?))
+    };
     let metrics = Arc::new(Metrics::new());
     // room for a few batches waiting behind the one in progress
     let batcher = Batcher::start(
@@ -211,6 +228,7 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
             !config.no_demo_page,
             &config.cors_origins,
         )?),
+        gateway,
     })
 }
 

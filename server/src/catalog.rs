@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use veilrank_core::quantize::{quantize_with_scale, scale_for};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::ParameterSet;
-use veilrank_engine::{Kernel, PreparedCatalog};
+use veilrank_engine::{Kernel, PreparedCatalog, Shard};
 
 use veilrank_core::api::{ItemInfo, Topic};
 
@@ -30,6 +30,8 @@ pub struct ServedCatalog {
     quantized: Vec<i8>,
     /// The scoring kernel asked for (`None`: the fastest this CPU runs).
     kernel: Option<Kernel>,
+    /// The part of the catalog this server scores (the whole, unless it is a shard server).
+    shard: Shard,
     /// The prepared form, with its hint encoded once as a wire message (every client downloads
     /// it once per content version): set together, so a ready catalog always has its hint.
     prepared: OnceLock<(PreparedCatalog, axum::body::Bytes)>,
@@ -83,6 +85,7 @@ impl ServedCatalog {
             topics: raw.topics,
             quantized,
             kernel: None,
+            shard: Shard::whole(),
             prepared: OnceLock::new(),
         })
     }
@@ -93,6 +96,18 @@ impl ServedCatalog {
     pub fn with_kernel(mut self, kernel: Option<Kernel>) -> Self {
         self.kernel = kernel;
         self
+    }
+
+    /// Scores only `shard`'s blocks (its metadata, scale and version stay the whole catalog's).
+    #[must_use]
+    pub fn with_shard(mut self, shard: Shard) -> Self {
+        self.shard = shard;
+        self
+    }
+
+    /// The part of the catalog this server scores.
+    pub fn shard(&self) -> Shard {
+        self.shard
     }
 
     /// The scoring kernel asked for, if any.
@@ -126,10 +141,11 @@ impl ServedCatalog {
                 );
             }
         };
-        let prepared = PreparedCatalog::prepare_on(
+        let prepared = PreparedCatalog::prepare_shard(
             &self.params,
             self.dim,
             &self.quantized,
+            self.shard,
             self.kernel,
             &progress,
         )

@@ -81,6 +81,16 @@ impl Catalogs {
         })
     }
 
+    /// No catalogs: a gateway's, whose catalogs are on its shards.
+    #[must_use]
+    pub fn none() -> Self {
+        Self {
+            entries: RwLock::new(BTreeMap::new()),
+            default_id: String::new(),
+            reloading: Mutex::new(()),
+        }
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Entry>> {
         // a panic while holding the lock cannot leave the map half-updated: writes are one insert
         self.entries.read().unwrap_or_else(|e| e.into_inner())
@@ -169,7 +179,9 @@ impl Catalogs {
             ))
         })?;
         let raw = catalog_file::load(&path)?;
-        let fresh = ServedCatalog::new(id, raw, V1_128)?.with_kernel(entry.catalog.kernel());
+        let fresh = ServedCatalog::new(id, raw, V1_128)?
+            .with_kernel(entry.catalog.kernel())
+            .with_shard(entry.catalog.shard());
         let old = entry.catalog.reference.version.to_hex();
         let new = fresh.reference.version.to_hex();
         if old == new {

@@ -78,6 +78,22 @@ pub struct Config {
     /// compare kernels on one machine, or to rule one out. Startup fails where it cannot run.
     #[arg(long, env = "VEILRANK_KERNEL")]
     pub kernel: Option<veilrank_engine::Kernel>,
+    /// Serve only shard K of S (`K/S`, K from 0) of every catalog, behind a gateway
+    /// (`--upstream`): the whole file is read (every shard needs the whole catalog's scale and
+    /// version), only the shard's blocks are prepared and scored.
+    #[arg(long, env = "VEILRANK_SHARD")]
+    pub shard: Option<veilrank_engine::Shard>,
+    /// Run as a gateway in front of shard servers (`--shard K/S`) instead of serving catalog
+    /// files: one `--upstream` per shard, in shard order, each the comma-separated base URLs of
+    /// that shard's replicas (`VEILRANK_UPSTREAMS`: shards separated by `;`).
+    #[arg(
+        long = "upstream",
+        env = "VEILRANK_UPSTREAMS",
+        value_delimiter = ';',
+        value_parser = crate::gateway::Upstream::parse,
+        conflicts_with_all = ["catalogs", "shard"]
+    )]
+    pub upstreams: Vec<crate::gateway::Upstream>,
     /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -186,6 +202,8 @@ impl Config {
             admin_key: None,
             admin_key_file: None,
             kernel: None,
+            shard: None,
+            upstreams: Vec::new(),
             max_concurrent_scores: 2,
             max_batch: 16,
             max_batch_wait_ms: 10,

@@ -18,6 +18,7 @@ pub mod config;
 pub mod connections;
 pub mod demo;
 pub mod error;
+pub mod gateway;
 pub mod metrics;
 pub mod openapi;
 pub mod privacy;

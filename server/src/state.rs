@@ -49,4 +49,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The demo page and CORS.
     pub web: Arc<WebOptions>,
+    /// In the gateway role, the shards that hold the catalogs (`catalogs` is then empty).
+    pub gateway: Option<Arc<crate::gateway::Gateway>>,
 }

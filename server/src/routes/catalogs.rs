@@ -7,19 +7,19 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use veilrank_core::api::{
-    CatalogList, CatalogSummary, ItemsPage, Manifest, Noise, Parameters, Quantization,
+    CatalogList, CatalogSummary, ItemsPage, Manifest, Noise, Parameters, Quantization, ShardInfo,
 };
 use veilrank_core::wire;
 
 use crate::catalog::ServedCatalog;
 use crate::error::AppError;
-use crate::routes::{octet_body, on_pool, scores_response};
+use crate::routes::{gateway, octet_body, on_pool, scores_response};
 use crate::state::AppState;
 
 /// Largest page of `GET /v1/catalogs/{catalog}/items`.
@@ -33,7 +33,10 @@ fn catalog(state: &AppState, id: &str) -> Result<Arc<ServedCatalog>, AppError> {
 }
 
 /// `GET /v1/catalogs`.
-pub async fn list(State(state): State<AppState>) -> Json<CatalogList> {
+pub async fn list(State(state): State<AppState>) -> Response {
+    if let Some(gateway) = &state.gateway {
+        return gateway.forward("/v1/catalogs").await.into_response();
+    }
     Json(CatalogList {
         default: state.catalogs.default_id().to_string(),
         catalogs: state
@@ -49,20 +52,27 @@ pub async fn list(State(state): State<AppState>) -> Json<CatalogList> {
             })
             .collect(),
     })
+    .into_response()
 }
 
 /// `GET /v1/catalogs/{catalog}`: everything a client checks before it encrypts.
 pub async fn manifest(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Manifest>, AppError> {
+) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::manifest(gateway, Some(id)).await);
+    }
     let catalog = catalog(&state, &id)?;
-    manifest_of(&catalog)
+    Ok(manifest_of(&catalog)?.into_response())
 }
 
 /// `GET /v1/catalog`: the default catalog's manifest.
-pub async fn default_manifest(State(state): State<AppState>) -> Result<Json<Manifest>, AppError> {
-    manifest_of(&state.catalogs.default_catalog())
+pub async fn default_manifest(State(state): State<AppState>) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::manifest(gateway, None).await);
+    }
+    Ok(manifest_of(&state.catalogs.default_catalog())?.into_response())
 }
 
 fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
@@ -91,6 +101,12 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
         topics: catalog.topics.clone(),
         max_query_bytes: catalog.query_size_limit(),
         hint_bytes: catalog.hint().map_or(0, |h| h.len()),
+        shard: (prepared.shard().count() > 1).then(|| ShardInfo {
+            index: prepared.shard().index(),
+            count: prepared.shard().count(),
+            first_item: prepared.first_item(),
+            items: prepared.items(),
+        }),
     }))
 }
 
@@ -101,12 +117,18 @@ pub async fn hint(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::hint(gateway, Some(id)).await);
+    }
     let catalog = catalog(&state, &id)?;
     hint_of(&catalog)
 }
 
 /// `GET /v1/catalog/hint`: the default catalog's hint.
 pub async fn default_hint(State(state): State<AppState>) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::hint(gateway, None).await);
+    }
     hint_of(&state.catalogs.default_catalog())
 }
 
@@ -147,18 +169,26 @@ fn default_limit() -> usize {
 pub async fn items(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
     page: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<ItemsPage>, AppError> {
+) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::items(gateway, Some(id), raw).await);
+    }
     let catalog = catalog(&state, &id)?;
-    items_of(&catalog, page)
+    Ok(items_of(&catalog, page)?.into_response())
 }
 
 /// `GET /v1/catalog/items`: the default catalog's items.
 pub async fn default_items(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     page: Result<Query<Page>, QueryRejection>,
-) -> Result<Json<ItemsPage>, AppError> {
-    items_of(&state.catalogs.default_catalog(), page)
+) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::items(gateway, None, raw).await);
+    }
+    Ok(items_of(&state.catalogs.default_catalog(), page)?.into_response())
 }
 
 fn items_of(
@@ -196,6 +226,9 @@ pub async fn score(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::score(gateway, Some(id), &headers, body).await);
+    }
     let catalog = catalog(&state, &id)?;
     score_with(state, catalog, headers, body).await
 }
@@ -206,6 +239,9 @@ pub async fn default_score(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AppError> {
+    if let Some(gateway) = &state.gateway {
+        return Ok(gateway::score(gateway, None, &headers, body).await);
+    }
     let catalog = state.catalogs.default_catalog();
     score_with(state, catalog, headers, body).await
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod catalogs;
+mod gateway;
 pub mod ops;
 pub mod profiles;
 

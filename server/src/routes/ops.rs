@@ -15,9 +15,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: every catalog is prepared and scoring can start.
+/// `GET /readyz`: every catalog is prepared and scoring can start (a gateway: every shard has a
+/// ready replica).
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, AppError> {
-    if state.catalogs.ready() {
+    let ready = match &state.gateway {
+        Some(gateway) => gateway.ready().await,
+        None => state.catalogs.ready(),
+    };
+    if ready {
         Ok("ready")
     } else {
         Err(AppError::not_ready())

@@ -1,0 +1,78 @@
+//! The catalog routes in the gateway role: the same paths and answers as a single server's,
+//! served from the shards ([`crate::gateway`]).
+
+use axum::body::Body;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use veilrank_core::V1_128;
+
+use crate::gateway::{check_id, Failure, Gateway};
+use crate::routes::octet_body;
+
+/// The catalog a route names, or the default one.
+async fn id_of(gateway: &Gateway, id: Option<String>) -> Result<String, Failure> {
+    let id = match id {
+        Some(id) => id,
+        None => gateway.default_id().await?,
+    };
+    check_id(&id)?;
+    Ok(id)
+}
+
+/// The whole catalog's manifest, joined from the shards'.
+pub(super) async fn manifest(gateway: &Gateway, id: Option<String>) -> Response {
+    let view = async {
+        let id = id_of(gateway, id).await?;
+        gateway.view(&id, None).await
+    };
+    match view.await {
+        Ok(view) => Json(view.manifest().clone()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The whole catalog's hint, joined from the shards' parts.
+pub(super) async fn hint(gateway: &Gateway, id: Option<String>) -> Response {
+    let view = async {
+        let id = id_of(gateway, id).await?;
+        gateway.view(&id, None).await
+    };
+    match view.await {
+        Ok(view) => view.hint_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A page of items, from shard 0 (every shard holds the whole catalog's metadata).
+pub(super) async fn items(
+    gateway: &Gateway,
+    id: Option<String>,
+    query: Option<String>,
+) -> Response {
+    let page = async {
+        let id = id_of(gateway, id).await?;
+        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+        gateway
+            .forward(&format!("/v1/catalogs/{id}/items{query}"))
+            .await
+    };
+    page.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// An encrypted query scored on every shard; its body is checked by the shards (the gateway
+/// bounds it by the largest query any catalog accepts).
+pub(super) async fn score(
+    gateway: &Gateway,
+    id: Option<String>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let scored = async {
+        let id = id_of(gateway, id).await?;
+        let limit = veilrank_core::wire::query_size_limit(&V1_128, V1_128.max_dim);
+        let query = octet_body(headers, body, limit).await?;
+        gateway.score(&id, query).await
+    };
+    scored.await.unwrap_or_else(IntoResponse::into_response)
+}

@@ -1,0 +1,227 @@
+//! A gateway in front of shard servers, over real HTTP on loopback: clients get the bytes a
+//! single server sends, a shard's failure is a clean 503 and never a wrong or partial answer,
+//! and parts of two catalog versions are never joined.
+
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use veilrank_client::Client;
+use veilrank_core::api::Manifest;
+use veilrank_core::wire::{self, CatalogRef, ContentVersion};
+use veilrank_core::{plain, Query, SecretKey, V1_128};
+use veilrank_e2e::{integer_catalog, random_values, serve_with, test_config};
+use veilrank_engine::Shard;
+use veilrank_server::catalogs::Catalogs;
+use veilrank_server::gateway::Upstream;
+use veilrank_server::{Config, RunningServer};
+
+const DIM: usize = 16;
+/// Six blocks and a bit: shards of 2, 2 and 3 blocks, the last one partial.
+const ITEMS: usize = 6 * 2048 + 100;
+
+async fn shard(values: &[i8], k: usize, of: usize) -> RunningServer {
+    let config = Config {
+        shard: Some(Shard::try_new(k, of).unwrap()),
+        ..test_config()
+    };
+    serve_with(&config, integer_catalog(DIM, values.to_vec())).await
+}
+
+/// A gateway to `upstreams` (each a comma-separated list of replicas).
+async fn gateway(upstreams: &[String]) -> RunningServer {
+    let config = Config {
+        upstreams: upstreams
+            .iter()
+            .map(|u| Upstream::parse(u).unwrap())
+            .collect(),
+        request_timeout_secs: 10,
+        ..test_config()
+    };
+    veilrank_server::start(&config, Catalogs::none())
+        .await
+        .unwrap()
+}
+
+async fn get(url: &str) -> (u16, Vec<u8>, Option<String>) {
+    let r = reqwest::get(url).await.unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (
+        r.status().as_u16(),
+        r.bytes().await.unwrap().to_vec(),
+        retry,
+    )
+}
+
+/// The status, body and Retry-After of an encrypted query posted to `base`.
+async fn post_query(base: &str, body: Vec<u8>) -> (u16, Vec<u8>, Option<String>) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/catalogs/test/score"))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (
+        r.status().as_u16(),
+        r.bytes().await.unwrap().to_vec(),
+        retry,
+    )
+}
+
+fn code(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["error"]["code"].as_str().unwrap().to_string()
+}
+
+/// An encrypted query for the catalog `manifest` describes.
+fn query(key: &SecretKey, manifest: &Manifest, prefs: &[i8]) -> Vec<u8> {
+    let catalog = CatalogRef {
+        id: manifest.id.clone(),
+        version: ContentVersion::from_hex(&manifest.content_version).unwrap(),
+    };
+    wire::encode_query(&V1_128, &catalog, &Query::encrypt(key, prefs).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_answers_what_a_single_server_answers() {
+    let values = random_values(19, DIM * ITEMS);
+    let single = serve_with(&test_config(), integer_catalog(DIM, values.clone())).await;
+    let mut shards = Vec::new();
+    for k in 0..3 {
+        shards.push(shard(&values, k, 3).await);
+    }
+    // shard 1 has a second replica, which is down: the gateway moves on to the live one
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let upstreams = vec![
+        shards[0].url(),
+        format!("http://{dead},{}", shards[1].url()),
+        shards[2].url(),
+    ];
+    let gw = gateway(&upstreams).await;
+
+    // the manifest, the hint and the items are the single server's
+    for path in [
+        "/v1/catalogs/test",
+        "/v1/catalog",
+        "/v1/catalogs/test/hint",
+        "/v1/catalogs/test/items?offset=4090&limit=20",
+        "/v1/catalogs",
+    ] {
+        let (status, body, _) = get(&format!("{}{path}", gw.url())).await;
+        let (_, expected, _) = get(&format!("{}{path}", single.url())).await;
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(body, expected, "{path}");
+    }
+    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", single.url())).await;
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    assert!(manifest.shard.is_none());
+
+    // one encrypted query: the gateway's response is byte for byte the single server's
+    let key = SecretKey::generate(&V1_128).unwrap();
+    for _ in 0..3 {
+        let body = query(&key, &manifest, &random_values(5, DIM));
+        let (status, from_gateway, _) = post_query(&gw.url(), body.clone()).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&from_gateway));
+        let (_, from_single, _) = post_query(&single.url(), body).await;
+        assert_eq!(from_gateway, from_single);
+    }
+
+    // and through the SDK, the plaintext scores
+    let client = Client::connect(&gw.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let key = Arc::new(key);
+    let prefs = random_values(6, DIM);
+    let floats: Vec<f32> = prefs.iter().map(|&v| f32::from(v)).collect();
+    let scores = client.score(&key, &floats).await.unwrap();
+    assert_eq!(scores.raw, plain::scores(&values, DIM, &prefs));
+
+    // the shards' 4xx reaches the client as the shard wrote it; paths cannot be moved
+    let (status, body, _) = post_query(&gw.url(), b"not a query".to_vec()).await;
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (400, "bad_magic"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body, _) = get(&format!("{}/v1/catalogs/nope", gw.url())).await;
+    assert_eq!((status, code(&body).as_str()), (404, "unknown_catalog"));
+    let (status, _, _) = get(&format!("{}/v1/catalogs/..", gw.url())).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_without_a_live_replica_is_a_503_until_it_returns() {
+    let values = random_values(23, DIM * ITEMS);
+    let a = shard(&values, 0, 2).await;
+    let b = shard(&values, 1, 2).await;
+    let b_addr = b.addr;
+    let gw = gateway(&[a.url(), b.url()]).await;
+    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", gw.url())).await;
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let prefs = random_values(7, DIM);
+    let body = query(&key, &manifest, &prefs);
+    assert_eq!(post_query(&gw.url(), body.clone()).await.0, 200);
+
+    b.shutdown().await.unwrap();
+    let (status, err, retry) = post_query(&gw.url(), body.clone()).await;
+    assert_eq!((status, code(&err).as_str()), (503, "shard_unavailable"));
+    assert_eq!(retry.as_deref(), Some("1"));
+    let (status, _, _) = get(&format!("{}/readyz", gw.url())).await;
+    assert_eq!(status, 503);
+
+    // the shard comes back on its address: the next query succeeds, and decrypts exactly
+    let config = Config {
+        addr: b_addr,
+        shard: Some(Shard::try_new(1, 2).unwrap()),
+        ..test_config()
+    };
+    let _b = serve_with(&config, integer_catalog(DIM, values.clone())).await;
+    let (status, bytes, _) = post_query(&gw.url(), body).await;
+    assert_eq!(status, 200);
+    let (_, hint, _) = get(&format!("{}/v1/catalogs/test/hint", gw.url())).await;
+    let catalog = CatalogRef {
+        id: "test".into(),
+        version: ContentVersion::from_hex(&manifest.content_version).unwrap(),
+    };
+    let hint = wire::decode_hint(&V1_128, &catalog, ITEMS, &hint).unwrap();
+    let response = wire::decode_response(&V1_128, &catalog, ITEMS, &bytes).unwrap();
+    assert_eq!(
+        response.decrypt(&key, &hint, ITEMS).unwrap(),
+        plain::scores(&values, DIM, &prefs)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parts_of_two_catalog_versions_are_never_joined() {
+    let old = random_values(29, DIM * ITEMS);
+    let mut new = old.clone();
+    new[DIM * (ITEMS - 1)] = -5;
+    // shard 0 is already on the new version, shard 1 still on the old one
+    let a = shard(&new, 0, 2).await;
+    let b = shard(&old, 1, 2).await;
+    let gw = gateway(&[a.url(), b.url()]).await;
+    let (status, body, retry) = get(&format!("{}/v1/catalogs/test", gw.url())).await;
+    assert_eq!((status, code(&body).as_str()), (503, "catalog_changing"));
+    assert_eq!(retry.as_deref(), Some("1"));
+    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", a.url())).await;
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let (status, body, retry) =
+        post_query(&gw.url(), query(&key, &manifest, &random_values(8, DIM))).await;
+    assert_eq!((status, code(&body).as_str()), (503, "catalog_changing"));
+    assert_eq!(retry.as_deref(), Some("1"));
+}
