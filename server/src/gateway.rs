@@ -308,6 +308,9 @@ impl Gateway {
             });
         }
         let mut manifest = manifests[0].1.clone();
+        if manifest.parameters.fingerprint != self.params.fingerprint().to_hex() {
+            return Err(bad_upstream(0, "its parameter set is not the gateway's").into());
+        }
         if next != manifest.item_count {
             return Err(bad_upstream(0, "the parts do not cover the catalog").into());
         }
@@ -361,6 +364,12 @@ impl Gateway {
 }
 
 impl View {
+    /// The catalog's id and content version.
+    #[must_use]
+    pub fn catalog(&self) -> &CatalogRef {
+        &self.catalog
+    }
+
     /// The whole catalog's manifest.
     #[must_use]
     pub fn manifest(&self) -> &Manifest {

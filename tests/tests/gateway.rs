@@ -225,3 +225,76 @@ async fn parts_of_two_catalog_versions_are_never_joined() {
     assert_eq!((status, code(&body).as_str()), (503, "catalog_changing"));
     assert_eq!(retry.as_deref(), Some("1"));
 }
+
+/// A stored profile behind gateways: created through one, scored, read and erased through the
+/// other (both on one PostgreSQL when `VEILRANK_TEST_DATABASE` is set; otherwise one gateway,
+/// profiles in memory, and the second half is said to be skipped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_made_through_one_gateway_is_served_by_the_other() {
+    let values = random_values(31, DIM * ITEMS);
+    let a = shard(&values, 0, 2).await;
+    let b = shard(&values, 1, 2).await;
+    let upstreams: Vec<Upstream> = [a.url(), b.url()]
+        .iter()
+        .map(|u| Upstream::parse(u).unwrap())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let base = Config {
+        upstreams,
+        ..test_config()
+    };
+    let on_pg = {
+        let base = base.clone();
+        let dir = dir.path().to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            veilrank_e2e::on_postgres(base, "gateway_profiles", &dir)
+        })
+        .await
+        .unwrap()
+    };
+    let (first, second) = match on_pg {
+        Some(config) => {
+            let mut other = config.clone();
+            other.data_dir = dir.path().join("second");
+            let first = veilrank_server::start(&config, Catalogs::none())
+                .await
+                .unwrap();
+            let second = veilrank_server::start(&other, Catalogs::none())
+                .await
+                .unwrap();
+            (first, Some(second))
+        }
+        None => (
+            veilrank_server::start(&base, Catalogs::none())
+                .await
+                .unwrap(),
+            None,
+        ),
+    };
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let prefs = random_values(9, DIM);
+    let floats: Vec<f32> = prefs.iter().map(|&v| f32::from(v)).collect();
+    let expected = plain::scores(&values, DIM, &prefs);
+    let maker = Client::connect(&first.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let profile = maker.create_profile(&key, &floats).await.unwrap();
+    let user_url = second
+        .as_ref()
+        .map_or_else(|| first.url(), RunningServer::url);
+    let user = Client::connect(&user_url, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        user.score_profile(&profile, &key).await.unwrap().raw,
+        expected
+    );
+    assert_eq!(user.profile_info(&profile).await.unwrap().dimension, DIM);
+    user.delete_profile(&profile).await.unwrap();
+    for client in [&maker, &user] {
+        assert!(matches!(
+            client.score_profile(&profile, &key).await,
+            Err(veilrank_client::ClientError::ProfileNotFound)
+        ));
+    }
+}

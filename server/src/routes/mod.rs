@@ -6,6 +6,7 @@ pub mod catalogs;
 mod gateway;
 pub mod ops;
 pub mod profiles;
+mod target;
 
 use std::time::Duration;
 

@@ -4,8 +4,7 @@
 //! Every request on a profile carries its access token as a bearer token. An unknown id, a
 //! deleted or expired profile and a wrong token all get the same 404, after the same work.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -13,13 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use veilrank_core::api::{ProfileCreated, ProfileInfo};
-use veilrank_core::wire;
+use veilrank_core::{wire, V1_128};
 
 use crate::audit::Event;
 use crate::auth::{bearer, AppName};
-use crate::catalog::ServedCatalog;
 use crate::error::AppError;
-use crate::routes::{octet_body, on_pool, scores_response};
+use crate::routes::target::Target;
+use crate::routes::{octet_body, on_pool};
 use crate::state::AppState;
 use crate::store::{now_unix, ProfileId, ProfileMeta};
 use crate::token::AccessToken;
@@ -81,35 +80,38 @@ fn check(
 
 /// A validated upload: the catalog it is for, and its bytes.
 struct Upload {
-    catalog: Arc<ServedCatalog>,
+    catalog: Target,
     bytes: Bytes,
 }
 
 /// Reads an encrypted query from the body and checks it against the catalog its header names.
-async fn upload(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Upload, AppError> {
-    let bytes = octet_body(headers, body, state.catalogs.max_query_size()).await?;
-    let header = wire::peek(&bytes)?;
-    let catalog = state
-        .catalogs
-        .get(&header.catalog.id)
-        .ok_or_else(|| AppError::unknown_catalog(&header.catalog.id))?;
+async fn upload(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Upload, Response> {
+    let limit = match &state.gateway {
+        // the shards' catalogs: bounded by the largest query of any dimension, checked exactly
+        // against the catalog's once its dimension is known
+        Some(_) => wire::query_size_limit(&V1_128, V1_128.max_dim),
+        None => state.catalogs.max_query_size(),
+    };
+    let bytes = octet_body(headers, body, limit)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let header = wire::peek(&bytes).map_err(|e| AppError::from(e).into_response())?;
+    let catalog = Target::of(state, &header.catalog.id).await?;
     Ok(Upload { catalog, bytes })
 }
 
 impl Upload {
     /// Decodes the whole query (blocking work): shape, parameters and dimension must fit.
     fn validate(&self) -> Result<(), AppError> {
-        let c = &self.catalog;
-        wire::decode_query(&c.params, &c.reference, c.dim, &self.bytes)?;
-        Ok(())
+        self.catalog.validate(&self.bytes)
     }
 
     fn meta(&self, token: &AccessToken, now: u64, lifetime: Duration) -> ProfileMeta {
         ProfileMeta {
             verifier: token.verifier(),
-            catalog: self.catalog.reference.id.clone(),
-            dim: self.catalog.dim as u32,
-            fingerprint: self.catalog.params.fingerprint().0,
+            catalog: self.catalog.reference().id.clone(),
+            dim: self.catalog.dim() as u32,
+            fingerprint: self.catalog.params().fingerprint().0,
             created: now,
             expires: now.saturating_add(lifetime.as_secs()),
             last_used: now,
@@ -133,7 +135,7 @@ pub async fn create(
     app: Option<Extension<AppName>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, AppError> {
+) -> Result<Response, Response> {
     let upload = upload(&state, &headers, body).await?;
     let app = app_name(app);
     let job_state = state.clone();
@@ -152,7 +154,8 @@ pub async fn create(
             token: token.to_hex().to_string(),
         })
     })
-    .await?;
+    .await
+    .map_err(IntoResponse::into_response)?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -180,8 +183,8 @@ pub async fn replace(
     app: Option<Extension<AppName>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<ProfileInfo>, AppError> {
-    let (id, token) = credentials(&id, &headers)?;
+) -> Result<Json<ProfileInfo>, Response> {
+    let (id, token) = credentials(&id, &headers).map_err(IntoResponse::into_response)?;
     let upload = upload(&state, &headers, body).await?;
     let app = app_name(app);
     let job_state = state.clone();
@@ -198,7 +201,8 @@ pub async fn replace(
         record(&state, Event::Replaced, &id, &meta.catalog, app.as_deref());
         Ok(info(&id, &meta, state.retention.idle))
     })
-    .await?;
+    .await
+    .map_err(IntoResponse::into_response)?;
     Ok(Json(info))
 }
 
@@ -234,13 +238,13 @@ pub async fn score(
     Path(id): Path<String>,
     app: Option<Extension<AppName>>,
     headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let (id, token) = credentials(&id, &headers)?;
+) -> Result<Response, Response> {
+    let (id, token) = credentials(&id, &headers).map_err(IntoResponse::into_response)?;
     let app = app_name(app);
     let job_state = state.clone();
-    let (catalog, query, decode, catalog_id) = on_pool(&state, move || {
-        let state = job_state;
-        let started = Instant::now();
+    let job_id = id.clone();
+    let (meta, bytes) = on_pool(&state, move || {
+        let (state, id) = (job_state, job_id);
         let now = now_unix();
         // the token is checked on the metadata alone, before the content is read: an unknown,
         // an erased and an existing id with a wrong token cost the same (one small read and one
@@ -250,52 +254,23 @@ pub async fn score(
             .store
             .sealed(&id)?
             .ok_or_else(AppError::profile_not_found)?;
-        let catalog = state
-            .catalogs
-            .get(&meta.catalog)
-            .ok_or_else(|| AppError::unknown_catalog(&meta.catalog))?;
-        if meta.dim as usize != catalog.dim || meta.fingerprint != catalog.params.fingerprint().0 {
-            return Err(AppError::new(
-                StatusCode::CONFLICT,
-                "profile_incompatible",
-                format!(
-                    "the profile is for dimension {} under parameter set {}; catalog {:?} now \
-                     has dimension {} under {}: replace the profile with one encrypted for it",
-                    meta.dim,
-                    veilrank_core::params::hex(&meta.fingerprint),
-                    meta.catalog,
-                    catalog.dim,
-                    catalog.params.fingerprint().to_hex(),
-                ),
-            ));
-        }
-        if catalog.prepared().is_none() {
-            return Err(AppError::not_ready());
-        }
         let bytes = token.open(&id, &sealed).ok_or_else(|| {
             tracing::error!(profile = %id, "a stored profile does not open with its own token");
             AppError::internal()
         })?;
-        let query = wire::decode_query(&catalog.params, &catalog.reference, catalog.dim, &bytes)
-            .map_err(|e| match e {
-                // stored before the protocol changed (format 1 had per-query masks)
-                veilrank_core::Error::UnsupportedVersion { found, supported } => AppError::new(
-                    StatusCode::CONFLICT,
-                    "profile_incompatible",
-                    format!(
-                        "the profile was stored in wire format {found}, this server scores \
-                         format {supported}: replace the profile with one encrypted for it"
-                    ),
-                ),
-                other => other.into(),
-            })?;
         if state.retention.idle.is_some() {
             state.store.touch(&id, now)?;
         }
-        Ok((catalog, query, started.elapsed(), meta.catalog))
+        Ok((meta, Bytes::from(bytes)))
     })
-    .await?;
-    let scored = state.batcher.score(catalog, query).await?;
+    .await
+    .map_err(IntoResponse::into_response)?;
+    let catalog = Target::of(&state, &meta.catalog).await?;
+    compatible(&meta, &catalog, &bytes).map_err(IntoResponse::into_response)?;
+    let response = catalog.score(&state, bytes).await;
+    if !response.status().is_success() {
+        return Err(response);
+    }
     // audited once scored: a query refused for load (503) was not a use of the profile
     let audit_state = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -303,13 +278,47 @@ pub async fn score(
             &audit_state,
             Event::Scored,
             &id,
-            &catalog_id,
+            &meta.catalog,
             app.as_deref(),
         );
     })
     .await
-    .map_err(|e| internal(format!("audit task failed: {e}")))?;
-    Ok(scores_response(scored, decode))
+    .map_err(|e| internal(format!("audit task failed: {e}")).into_response())?;
+    Ok(response)
+}
+
+/// Whether a stored profile still fits its catalog: the same dimension and parameter set, and
+/// a wire format this server reads. 409 `profile_incompatible` otherwise: the client replaces it
+/// with one encrypted for the catalog as it is now.
+fn compatible(meta: &ProfileMeta, catalog: &Target, bytes: &[u8]) -> Result<(), AppError> {
+    // stored before the protocol changed (format 1 had per-query masks)
+    if let Err(veilrank_core::Error::UnsupportedVersion { found, supported }) = wire::peek(bytes) {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "profile_incompatible",
+            format!(
+                "the profile was stored in wire format {found}, this server scores format \
+                 {supported}: replace the profile with one encrypted for it"
+            ),
+        ));
+    }
+    let params = catalog.params();
+    if meta.dim as usize != catalog.dim() || meta.fingerprint != params.fingerprint().0 {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "profile_incompatible",
+            format!(
+                "the profile is for dimension {} under parameter set {}; catalog {:?} now \
+                 has dimension {} under {}: replace the profile with one encrypted for it",
+                meta.dim,
+                veilrank_core::params::hex(&meta.fingerprint),
+                meta.catalog,
+                catalog.dim(),
+                params.fingerprint().to_hex(),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn internal(e: impl std::fmt::Display) -> AppError {
