@@ -195,6 +195,7 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         let timeout = Duration::from_secs(config.request_timeout_secs);
         Some(Arc::new(crate::gateway::Gateway::try_new(
             &config.upstreams,
+            config.upstream_timeout,
             timeout,
         )?))
     };

@@ -94,6 +94,10 @@ pub struct Config {
         conflicts_with_all = ["catalogs", "shard"]
     )]
     pub upstreams: Vec<crate::gateway::Upstream>,
+    /// How long a gateway waits for a shard replica to start answering (to score, and to send
+    /// its response's head) before it tries the shard's next replica; also bounds connecting.
+    #[arg(long, env = "VEILRANK_UPSTREAM_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub upstream_timeout: Duration,
     /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -204,6 +208,7 @@ impl Config {
             kernel: None,
             shard: None,
             upstreams: Vec::new(),
+            upstream_timeout: Duration::from_secs(10),
             max_concurrent_scores: 2,
             max_batch: 16,
             max_batch_wait_ms: 10,

@@ -11,22 +11,22 @@
 
 mod fanout;
 mod upstream;
+mod view;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use veilrank_core::api::Manifest;
-use veilrank_core::hint::{Hint, HintId};
-use veilrank_core::wire::{self, CatalogRef, ContentVersion};
+use veilrank_core::wire;
 use veilrank_core::{ParameterSet, V1_128};
 
 use crate::error::AppError;
 pub use upstream::Upstream;
 use upstream::{read_limited, Replicas};
+pub use view::View;
 
 /// Largest JSON a shard may answer with (a manifest with its topics, a page of items).
 const MAX_JSON_BYTES: usize = 64 << 20;
@@ -55,27 +55,6 @@ impl IntoResponse for Failure {
     }
 }
 
-/// A shard's part of one content version of a catalog.
-#[derive(Clone, Debug)]
-struct Part {
-    items: usize,
-    hint: HintId,
-}
-
-/// One content version of a catalog as the shards serve it, joined.
-#[derive(Debug)]
-pub struct View {
-    catalog: CatalogRef,
-    manifest: Manifest,
-    hint: Bytes,
-    hint_id: HintId,
-    parts: Vec<Part>,
-}
-
-/// Views kept per catalog: the current one and the one before it (queries in flight during a
-/// rolling update).
-const VIEWS_PER_CATALOG: usize = 2;
-
 /// The gateway: the shards' replicas and the views joined so far.
 pub struct Gateway {
     shards: Vec<Replicas>,
@@ -83,6 +62,8 @@ pub struct Gateway {
     params: ParameterSet,
     views: Mutex<HashMap<String, Vec<Arc<View>>>>,
     default_id: tokio::sync::OnceCell<String>,
+    /// Longest a replica may take to start its answer before the next is tried.
+    head_timeout: Duration,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -94,12 +75,20 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
-    /// A gateway to `upstreams` (one per shard, in shard order); `timeout` bounds each request
-    /// to a shard, body included.
-    pub fn try_new(upstreams: &[Upstream], timeout: Duration) -> crate::error::Result<Self> {
+    /// A gateway to `upstreams` (one per shard, in shard order): a replica has `head_timeout`
+    /// to start answering a query (its head) before the next is tried, and `timeout` for the
+    /// whole of any request, body included.
+    pub fn try_new(
+        upstreams: &[Upstream],
+        head_timeout: Duration,
+        timeout: Duration,
+    ) -> crate::error::Result<Self> {
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(2))
+            .connect_timeout(Duration::from_secs(2).min(head_timeout))
             .timeout(timeout)
+            // a shard host that vanishes without a reset (its link cut) is noticed on idle
+            // connections too
+            .tcp_keepalive(Duration::from_secs(10))
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
             .build()
@@ -117,6 +106,7 @@ impl Gateway {
             params: V1_128,
             views: Mutex::new(HashMap::new()),
             default_id: tokio::sync::OnceCell::new(),
+            head_timeout,
         })
     }
 
@@ -150,10 +140,11 @@ impl Gateway {
                 tracing::error!(error = %e, "cannot build an upstream URL");
                 AppError::internal()
             })?;
-            match self.client.get(url).send().await {
-                Ok(r) if !r.status().is_server_error() => return Ok((base.clone(), r)),
-                Ok(r) => last = format!("{base}: {}", r.status()),
-                Err(e) => last = format!("{base}: {e}"),
+            match tokio::time::timeout(self.head_timeout, self.client.get(url).send()).await {
+                Ok(Ok(r)) if !r.status().is_server_error() => return Ok((base.clone(), r)),
+                Ok(Ok(r)) => last = format!("{base}: {}", r.status()),
+                Ok(Err(e)) => last = format!("{base}: {e}"),
+                Err(_) => last = format!("{base}: no answer in {:?}", self.head_timeout),
             }
             tracing::warn!(shard, replica = %base, error = %last, "shard replica failed");
         }
@@ -196,202 +187,6 @@ impl Gateway {
     pub async fn forward(&self, path_and_query: &str) -> Result<Response, Failure> {
         let (_, upstream) = self.get(0, path_and_query).await?;
         passed(upstream).await
-    }
-
-    /// The view of catalog `id`: of `version` (cached, or joined from the shards now), or the
-    /// one the shards serve now.
-    pub async fn view(
-        &self,
-        id: &str,
-        version: Option<ContentVersion>,
-    ) -> Result<Arc<View>, Failure> {
-        if let Some(version) = version {
-            if let Some(view) = self.cached(id, version) {
-                return Ok(view);
-            }
-        }
-        let manifests =
-            futures_util::future::try_join_all((0..self.shards.len()).map(|k| self.part_of(id, k)))
-                .await?;
-        let first = &manifests[0].1;
-        let all_same = manifests
-            .iter()
-            .all(|(_, m)| m.content_version == first.content_version);
-        let wanted = version.map(|v| v.to_hex());
-        if !all_same || wanted.is_some_and(|v| v != first.content_version) {
-            return Err(changing(id).into());
-        }
-        if let Some(view) = ContentVersion::from_hex(&first.content_version)
-            .ok()
-            .and_then(|v| self.cached(id, v))
-        {
-            return Ok(view);
-        }
-        let view = Arc::new(self.join(id, manifests).await?);
-        let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = views.entry(id.to_string()).or_default();
-        kept.insert(0, view.clone());
-        kept.truncate(VIEWS_PER_CATALOG);
-        Ok(view)
-    }
-
-    fn cached(&self, id: &str, version: ContentVersion) -> Option<Arc<View>> {
-        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
-        views
-            .get(id)?
-            .iter()
-            .find(|v| v.catalog.version == version)
-            .cloned()
-    }
-
-    /// Shard `k`'s manifest of catalog `id`, checked to be that shard's, and the replica that
-    /// served it.
-    async fn part_of(&self, id: &str, k: usize) -> Result<(reqwest::Url, Manifest), Failure> {
-        let (replica, response) = self.get(k, &format!("/v1/catalogs/{id}")).await?;
-        if !response.status().is_success() {
-            return Err(passed(response).await.map_or_else(|e| e, Failure::Passed));
-        }
-        let bytes = read_limited(response, MAX_JSON_BYTES)
-            .await
-            .map_err(|e| bad_upstream(k, &e))?;
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| bad_upstream(k, &e.to_string()))?;
-        let (index, count) = manifest
-            .shard
-            .as_ref()
-            .map_or((0, 1), |s| (s.index, s.count));
-        if index != k || count != self.shards.len() {
-            return Err(bad_upstream(
-                k,
-                &format!(
-                    "{replica} serves shard {index} of {count}, the gateway expects shard {k} of {}",
-                    self.shards.len()
-                ),
-            )
-            .into());
-        }
-        Ok((replica, manifest))
-    }
-
-    /// Joins the shards' manifests and hints (fetched from the replicas that gave the manifests).
-    async fn join(
-        &self,
-        id: &str,
-        manifests: Vec<(reqwest::Url, Manifest)>,
-    ) -> Result<View, Failure> {
-        let catalog = CatalogRef {
-            id: id.to_string(),
-            version: ContentVersion::from_hex(&manifests[0].1.content_version)
-                .map_err(|e| bad_upstream(0, &e.to_string()))?,
-        };
-        let hints = futures_util::future::try_join_all(
-            manifests
-                .iter()
-                .enumerate()
-                .map(|(k, (replica, manifest))| self.hint_part(k, replica, &catalog, manifest)),
-        )
-        .await?;
-        let mut parts = Vec::with_capacity(hints.len());
-        let mut next = 0;
-        for (k, ((_, manifest), hint)) in manifests.iter().zip(&hints).enumerate() {
-            let (first_item, items) = manifest
-                .shard
-                .as_ref()
-                .map_or((0, manifest.item_count), |s| (s.first_item, s.items));
-            if first_item != next || hint.items() != items {
-                return Err(bad_upstream(k, "its part does not follow the previous one").into());
-            }
-            next += items;
-            parts.push(Part {
-                items,
-                hint: hint.id(),
-            });
-        }
-        let mut manifest = manifests[0].1.clone();
-        if manifest.parameters.fingerprint != self.params.fingerprint().to_hex() {
-            return Err(bad_upstream(0, "its parameter set is not the gateway's").into());
-        }
-        if next != manifest.item_count {
-            return Err(bad_upstream(0, "the parts do not cover the catalog").into());
-        }
-        let hint = Hint::join(&self.params, hints).map_err(|e| bad_upstream(0, &e.to_string()))?;
-        let encoded = wire::encode_hint(&self.params, &catalog, &hint)
-            .map_err(|e| bad_upstream(0, &e.to_string()))?;
-        manifest.shard = None;
-        manifest.hint_bytes = encoded.len();
-        tracing::info!(catalog = %id, version = %catalog.version.to_hex(), shards = parts.len(), "joined the shards' catalog");
-        Ok(View {
-            catalog,
-            manifest,
-            hint: Bytes::from(encoded),
-            hint_id: hint.id(),
-            parts,
-        })
-    }
-
-    async fn hint_part(
-        &self,
-        k: usize,
-        replica: &reqwest::Url,
-        catalog: &CatalogRef,
-        manifest: &Manifest,
-    ) -> Result<Hint, Failure> {
-        let items = manifest
-            .shard
-            .as_ref()
-            .map_or(manifest.item_count, |s| s.items);
-        let limit = wire::hint_size_limit(&self.params, items);
-        let url = replica
-            .join(&format!("v1/catalogs/{}/hint", catalog.id))
-            .map_err(|_| AppError::internal())?;
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| self.unavailable(k, &e.to_string()))?;
-        if !response.status().is_success() {
-            return Err(self.unavailable(k, &response.status().to_string()).into());
-        }
-        let bytes = read_limited(response, limit)
-            .await
-            .map_err(|e| bad_upstream(k, &e))?;
-        wire::decode_hint(&self.params, catalog, items, &bytes).map_err(|e| match e {
-            veilrank_core::Error::StaleCatalog { .. } => changing(&catalog.id).into(),
-            other => bad_upstream(k, &other.to_string()).into(),
-        })
-    }
-}
-
-impl View {
-    /// The catalog's id and content version.
-    #[must_use]
-    pub fn catalog(&self) -> &CatalogRef {
-        &self.catalog
-    }
-
-    /// The whole catalog's manifest.
-    #[must_use]
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The whole catalog's hint as a response, tagged with its content version.
-    #[must_use]
-    pub fn hint_response(&self) -> Response {
-        let mut response = (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            )],
-            Body::from(self.hint.clone()),
-        )
-            .into_response();
-        let etag = format!("\"{}\"", self.catalog.version.to_hex());
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            response.headers_mut().insert(header::ETAG, value);
-        }
-        response
     }
 }
 

@@ -32,6 +32,8 @@ struct Answer {
     chunks: BoxStream<'static, reqwest::Result<Bytes>>,
     /// Content-Length minus the head.
     body_len: Option<u64>,
+    /// The shard's `Server-Timing`.
+    timing: Option<String>,
 }
 
 impl Gateway {
@@ -68,6 +70,8 @@ impl Gateway {
         let blocks = items.div_ceil(self.params.polynomial_size);
         let head = wire::encode_response_head(&self.params, &view.catalog, &head, blocks)
             .map_err(|e| bad_upstream(0, &e.to_string()))?;
+        let answers_timing: Vec<Option<String>> =
+            answers.iter().map(|a| a.timing.clone()).collect();
         let body = Joined {
             remaining: head.len() as u64 + total,
             head: Some(Bytes::from(head)),
@@ -88,10 +92,10 @@ impl Gateway {
             Body::new(body),
         )
             .into_response();
-        let timing = format!(
-            "shards;dur={:.3};desc=\"{} shards\"",
-            upstream.as_secs_f64() * 1e3,
-            self.shards.len()
+        let timing = server_timing(
+            answers_timing.iter().map(Option::as_deref),
+            upstream,
+            self.shards.len(),
         );
         if let Ok(value) = HeaderValue::from_str(&timing) {
             response.headers_mut().insert("server-timing", value);
@@ -99,8 +103,8 @@ impl Gateway {
         Ok(response)
     }
 
-    /// Shard `k`'s answer to the query, from the first replica that gives one; a 4xx (the
-    /// query's fault) is passed on without trying the others.
+    /// Shard `k`'s answer to the query, from the first replica that gives one within the
+    /// upstream timeout; a 4xx (the query's fault) is passed on without trying the others.
     async fn ask(
         &self,
         k: usize,
@@ -110,67 +114,80 @@ impl Gateway {
     ) -> Result<Answer, Failure> {
         let mut last = String::new();
         for base in self.shards[k].in_turn() {
-            let url = base
-                .join(&format!("v1/catalogs/{id}/score"))
-                .map_err(|_| AppError::unknown_catalog(id))?;
-            let sent = self
-                .client
-                .post(url)
-                .header(header::CONTENT_TYPE, "application/octet-stream")
-                .body(query.clone())
-                .send()
-                .await;
-            let mut response = match sent {
-                Ok(r) if r.status().is_success() => r,
-                Ok(r) if r.status().is_client_error() => {
-                    return Err(passed(r).await.map_or_else(|e| e, Failure::Passed))
-                }
-                Ok(r) => {
-                    last = format!("{base}: {}", r.status());
-                    continue;
-                }
-                Err(e) => {
-                    last = format!("{base}: {e}");
-                    continue;
-                }
-            };
-            let length = response.content_length();
-            let mut read = Vec::with_capacity(head_len);
-            while read.len() < head_len {
-                match response.chunk().await {
-                    Ok(Some(chunk)) => read.extend_from_slice(&chunk),
-                    Ok(None) => break,
-                    Err(e) => {
-                        last = format!("{base}: {e}");
-                        break;
-                    }
+            let attempt = self.attempt(k, base, id, query, head_len);
+            match tokio::time::timeout(self.head_timeout, attempt).await {
+                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Err(Attempt::Fail(failure))) => return Err(failure),
+                Ok(Err(Attempt::Retry(why))) => last = format!("{base}: {why}"),
+                Err(_) => {
+                    last = format!("{base}: no response head in {:?}", self.head_timeout);
                 }
             }
-            if read.len() < head_len {
-                if last.is_empty() {
-                    last = format!("{base}: the answer ended before its head");
-                }
-                continue;
-            }
-            let head = wire::decode_response_head(&self.params, id, &read)
-                .map_err(|e| bad_upstream(k, &e.to_string()))?;
-            let rest = Bytes::from(read).slice(head_len..);
-            let chunks = futures_util::stream::unfold(response, |mut r| async move {
-                match r.chunk().await {
-                    Ok(Some(chunk)) => Some((Ok(chunk), r)),
-                    Ok(None) => None,
-                    Err(e) => Some((Err(e), r)),
-                }
-            })
-            .boxed();
-            return Ok(Answer {
-                head,
-                rest,
-                chunks,
-                body_len: length.map(|n| n.saturating_sub(head_len as u64)),
-            });
+            tracing::warn!(shard = k, error = %last, "shard replica failed");
         }
         Err(self.unavailable(k, &last).into())
+    }
+
+    /// One replica's answer, up to the end of its head.
+    async fn attempt(
+        &self,
+        k: usize,
+        base: &reqwest::Url,
+        id: &str,
+        query: &Bytes,
+        head_len: usize,
+    ) -> Result<Answer, Attempt> {
+        let url = base
+            .join(&format!("v1/catalogs/{id}/score"))
+            .map_err(|_| Attempt::Fail(AppError::unknown_catalog(id).into()))?;
+        let mut response = self
+            .client
+            .post(url)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(query.clone())
+            .send()
+            .await
+            .map_err(|e| Attempt::Retry(e.to_string()))?;
+        let status = response.status();
+        if status.is_client_error() {
+            let passed = passed(response).await.map_or_else(|e| e, Failure::Passed);
+            return Err(Attempt::Fail(passed));
+        }
+        if !status.is_success() {
+            return Err(Attempt::Retry(status.to_string()));
+        }
+        let length = response.content_length();
+        let timing = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let mut read = Vec::with_capacity(head_len);
+        while read.len() < head_len {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read.extend_from_slice(&chunk),
+                Ok(None) => return Err(Attempt::Retry("the answer ended before its head".into())),
+                Err(e) => return Err(Attempt::Retry(e.to_string())),
+            }
+        }
+        let head = wire::decode_response_head(&self.params, id, &read)
+            .map_err(|e| Attempt::Fail(bad_upstream(k, &e.to_string()).into()))?;
+        let rest = Bytes::from(read).slice(head_len..);
+        let chunks = futures_util::stream::unfold(response, |mut r| async move {
+            match r.chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), r)),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), r)),
+            }
+        })
+        .boxed();
+        Ok(Answer {
+            head,
+            rest,
+            chunks,
+            body_len: length.map(|n| n.saturating_sub(head_len as u64)),
+            timing,
+        })
     }
 
     /// Checks shard `k`'s head against the view of its version and the first shard's head;
@@ -206,6 +223,47 @@ impl Gateway {
             ))
         }
     }
+}
+
+/// The gateway's `Server-Timing`: the slowest shard's phases (`expand`, `queue`, `score`,
+/// `batch`, its `total` as `shard`), and the gateway's own `total` (until every shard's head),
+/// so that a client sees both the shards' work and what the gateway adds.
+fn server_timing<'a>(
+    shards: impl Iterator<Item = Option<&'a str>>,
+    total: std::time::Duration,
+    count: usize,
+) -> String {
+    let total_of = |timing: &str| {
+        timing.split(',').find_map(|metric| {
+            let mut parts = metric.trim().split(';');
+            (parts.next()? == "total").then_some(())?;
+            parts.find_map(|p| p.trim().strip_prefix("dur=")?.parse::<f64>().ok())
+        })
+    };
+    let slowest = shards
+        .flatten()
+        .filter_map(|t| Some((total_of(t)?, t)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let mut metrics: Vec<String> = Vec::new();
+    if let Some((shard_total, timing)) = slowest {
+        metrics.extend(
+            timing
+                .split(',')
+                .map(str::trim)
+                .filter(|m| !m.starts_with("total;") && !m.is_empty())
+                .map(str::to_string),
+        );
+        metrics.push(format!("shard;dur={shard_total:.3}"));
+    }
+    metrics.push(format!("shards;desc=\"{count}\""));
+    metrics.push(format!("total;dur={:.3}", total.as_secs_f64() * 1e3));
+    metrics.join(", ")
+}
+
+/// Why one replica gave no answer: try the next, or give up (the query's fault, or ours).
+enum Attempt {
+    Retry(String),
+    Fail(Failure),
 }
 
 /// A shard's bytes after its head.

@@ -242,7 +242,7 @@ pub async fn score(
     let (id, token) = credentials(&id, &headers).map_err(IntoResponse::into_response)?;
     let app = app_name(app);
     let job_state = state.clone();
-    let job_id = id.clone();
+    let job_id = id;
     let (meta, bytes) = on_pool(&state, move || {
         let (state, id) = (job_state, job_id);
         let now = now_unix();
