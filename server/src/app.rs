@@ -145,24 +145,18 @@ impl RunningServer {
     }
 }
 
-/// Opens the profile store and the audit log the configuration asks for.
-pub fn open_store(config: &Config) -> Result<(Store, Audit)> {
+/// Opens the profile store and the audit log the configuration asks for: in memory and the
+/// service log; redb and `audit.jsonl` in the data directory; or PostgreSQL for both.
+pub fn open_store(config: &Config) -> Result<(Arc<Store>, Audit)> {
     if config.ephemeral {
-        return Ok((Store::in_memory()?, Audit::log_only()));
+        return Ok((Arc::new(Store::in_memory()?), Audit::log_only()));
     }
-    let store = match &config.database {
-        Some(url) => {
-            // the data directory then holds only the audit log
-            crate::private_files::create_dir(&config.data_dir).map_err(|source| {
-                crate::store::StoreError::Io {
-                    path: config.data_dir.clone(),
-                    source,
-                }
-            })?;
-            Store::connect(url, config.database_connections)?
-        }
-        None => Store::open(&config.data_dir)?,
-    };
+    if let Some(url) = &config.database {
+        let store = Arc::new(Store::connect(url, config.database_connections)?);
+        let audit = Audit::in_database(store.clone());
+        return Ok((store, audit));
+    }
+    let store = Arc::new(Store::open(&config.data_dir)?);
     let audit = Audit::open(&config.data_dir)?;
     Ok((store, audit))
 }
@@ -215,7 +209,7 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         scoring: Arc::new(Semaphore::new(config.max_concurrent_scores.max(1))),
         queue_timeout: Duration::from_millis(config.queue_timeout_ms),
         batcher: Arc::new(batcher),
-        store: Arc::new(store),
+        store,
         audit: Arc::new(audit),
         retention: Retention {
             lifetime: config.profile_lifetime,

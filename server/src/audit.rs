@@ -1,19 +1,20 @@
 //! The audit log of profile lifecycle events: which profile, what happened, when, for which app.
 //! Never content, never tokens.
 //!
-//! One JSON object per line in `audit.jsonl` in the data directory (each line written with one
-//! `write` call on a file opened for appending), and the same event in the service log under the
-//! target `veilrank::audit`.
+//! With the embedded store, one JSON object per line in `audit.jsonl` in the data directory
+//! (each line written with one `write` call on a file opened for appending); with PostgreSQL,
+//! one row per event in `veilrank_audit`, shared by every replica. And always the same event in
+//! the service log under the target `veilrank::audit`.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::store::{ProfileId, StoreError};
+use crate::store::{AuditRow, ProfileId, Store, StoreError};
 
 /// What happened to a profile.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -55,7 +56,14 @@ struct Line<'a> {
 
 /// The audit log.
 pub struct Audit {
-    file: Option<Mutex<File>>,
+    sink: Sink,
+}
+
+/// Where events go besides the service log.
+enum Sink {
+    File(Mutex<File>),
+    Database(Arc<Store>),
+    LogOnly,
 }
 
 impl Audit {
@@ -65,13 +73,31 @@ impl Audit {
         let file = crate::private_files::append(&path)
             .map_err(|source| StoreError::Io { path, source })?;
         Ok(Self {
-            file: Some(Mutex::new(file)),
+            sink: Sink::File(Mutex::new(file)),
         })
+    }
+
+    /// Rows in the database's audit table (a store in PostgreSQL).
+    pub fn in_database(store: Arc<Store>) -> Self {
+        Self {
+            sink: Sink::Database(store),
+        }
     }
 
     /// Events go to the service log only (an ephemeral server).
     pub fn log_only() -> Self {
-        Self { file: None }
+        Self {
+            sink: Sink::LogOnly,
+        }
+    }
+
+    /// Where the trail is kept, for the privacy statement.
+    pub fn kept(&self) -> Option<&'static str> {
+        match self.sink {
+            Sink::File(_) => Some("audit.jsonl in the data directory"),
+            Sink::Database(_) => Some("the table veilrank_audit in PostgreSQL"),
+            Sink::LogOnly => None,
+        }
     }
 
     /// Records an event at `unix` seconds (blocking file I/O: call off the async executor).
@@ -91,7 +117,25 @@ impl Audit {
             app = app.unwrap_or("-"),
             "profile {}", event.name()
         );
-        let Some(file) = &self.file else { return };
+        let file = match &self.sink {
+            Sink::LogOnly => return,
+            Sink::Database(store) => {
+                let row = AuditRow {
+                    at: unix,
+                    event: event.name(),
+                    profile: &profile.to_string(),
+                    catalog,
+                    app,
+                };
+                match store.audit(&row) {
+                    Ok(true) => {}
+                    Ok(false) => tracing::error!("the profile store keeps no audit table"),
+                    Err(e) => tracing::error!(error = %e, "cannot write the audit trail"),
+                }
+                return;
+            }
+            Sink::File(file) => file,
+        };
         let line = Line {
             time: humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(unix))
                 .to_string(),

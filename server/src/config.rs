@@ -34,9 +34,9 @@ pub struct Config {
     /// Keep profiles in memory only: nothing is written to disk, everything is gone at exit.
     #[arg(long, env = "VEILRANK_EPHEMERAL", conflicts_with = "database")]
     pub ephemeral: bool,
-    /// Store profiles in PostgreSQL (`postgres://user:password@host/db`), shared by every
-    /// replica, instead of the embedded database in the data directory (which then holds only
-    /// the audit log).
+    /// Store profiles and the audit trail in PostgreSQL (`postgres://user:password@host/db`),
+    /// shared by every replica, instead of the embedded database and `audit.jsonl` in the data
+    /// directory (which is then not used).
     #[arg(long, env = "VEILRANK_DATABASE", value_parser = crate::store::DatabaseUrl::parse)]
     pub database: Option<crate::store::DatabaseUrl>,
     /// Connections to PostgreSQL, at most.

@@ -115,10 +115,9 @@ impl Privacy {
                 },
                 StoredItem {
                     what: "audit log".into(),
-                    form: if persisted {
-                        "one line per profile event: time, event, profile id, catalog id, app name; never content or tokens".into()
-                    } else {
-                        "events in the service log only (this server keeps profiles in memory)".into()
+                    form: match state.audit.kept() {
+                        Some(place) => format!("one record per profile event in {place}: time, event, profile id, catalog id, app name; never content or tokens"),
+                        None => "events in the service log only (this server keeps profiles in memory)".into(),
                     },
                     kept: "as the operator's log retention says".into(),
                 },

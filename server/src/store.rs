@@ -58,6 +58,21 @@ impl From<crate::profile_record::DamagedRecord> for StoreError {
     }
 }
 
+/// One event of the audit trail, as a database row.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditRow<'a> {
+    /// Unix seconds.
+    pub at: u64,
+    /// The event's name.
+    pub event: &'a str,
+    /// The profile's id (hex).
+    pub profile: &'a str,
+    /// The catalog's id.
+    pub catalog: &'a str,
+    /// The app's name, where API keys name apps.
+    pub app: Option<&'a str>,
+}
+
 /// `Result` of the store.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -151,6 +166,15 @@ impl Store {
         idle: Option<Duration>,
     ) -> Result<Vec<(ProfileId, String)>> {
         each!(self, b => b.purge_expired(now, idle))
+    }
+
+    /// Appends an event to the database's audit trail; `false` where the backend keeps none
+    /// (the embedded one: its audit log is a file beside it).
+    pub fn audit(&self, line: &AuditRow<'_>) -> Result<bool> {
+        match &self.0 {
+            Backend::Embedded(_) => Ok(false),
+            Backend::Postgres(p) => p.audit(line).map(|()| true),
+        }
     }
 
     /// How many profiles are stored.

@@ -395,3 +395,67 @@ fn median(x: &[f64]) -> f64 {
     x.sort_by(f64::total_cmp);
     x[x.len() / 2]
 }
+
+/// With PostgreSQL, the audit trail is a table every replica writes: one row per event, with the
+/// profile id and catalog, never a token; and nothing in the data directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_a_table_in_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let on_pg = {
+        let data_dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            veilrank_e2e::on_postgres(test_config(), "audit", &data_dir)
+        })
+        .await
+        .unwrap()
+    };
+    let Some(config) = on_pg else { return };
+    let dim = 4;
+    let server = serve_with(&config, integer_catalog(dim, random_values(40, dim * 100))).await;
+    let client = Client::connect(&server.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let profile = client
+        .create_profile(&key, &prefs(&random_values(41, dim)))
+        .await
+        .unwrap();
+    client.score_profile(&profile, &key).await.unwrap();
+    client.delete_profile(&profile).await.unwrap();
+    let token = profile.token().to_string();
+    let id = profile.info.id.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let url = std::env::var("VEILRANK_TEST_DATABASE").unwrap();
+        let schema = format!("e2e_audit_{}", std::process::id());
+        let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        db.query(
+            &format!(
+                "SELECT event, profile, catalog, app FROM {schema}.veilrank_audit ORDER BY seq"
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let app: Option<String> = r.get(3);
+            (
+                r.get::<_, String>(0),
+                r.get::<_, String>(1),
+                r.get::<_, String>(2),
+                app,
+            )
+        })
+        .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let events: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(events, ["created", "scored", "deleted"]);
+    for (_, profile, catalog, app) in &rows {
+        assert_eq!((profile, catalog.as_str()), (&id, "test"));
+        assert!(app.as_deref().is_none_or(|a| !a.contains(&token)));
+    }
+    assert!(!data_dir.join("audit.jsonl").exists());
+    server.shutdown().await.unwrap();
+}

@@ -6,6 +6,7 @@
 //! rewrite of the metadata). Every statement that writes a profile runs in its own transaction
 //! and is durable at commit (`synchronous_commit` as configured, on by default); a use is
 //! recorded with `synchronous_commit = off`, as the embedded backend records it without a flush.
+//! `veilrank_audit` holds the audit trail of every replica (schema version 2).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -13,15 +14,16 @@ use std::time::Duration;
 use ::postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
 
-use super::{decode_meta, encode_meta, ProfileId, ProfileMeta, Result, StoreError};
+use super::{decode_meta, encode_meta, AuditRow, ProfileId, ProfileMeta, Result, StoreError};
 
 /// The schema version this build writes; the table `veilrank_schema` holds the database's.
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Taken (transaction-scoped) while migrating, so replicas starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x7665_696c_7261_6e6b; // "veilrank"
 
-const MIGRATIONS: [&str; 1] = ["CREATE TABLE veilrank_profiles (
+const MIGRATIONS: [&str; 2] = [
+    "CREATE TABLE veilrank_profiles (
         id bytea PRIMARY KEY,
         meta bytea NOT NULL,
         sealed bytea NOT NULL,
@@ -29,7 +31,18 @@ const MIGRATIONS: [&str; 1] = ["CREATE TABLE veilrank_profiles (
         last_used bigint NOT NULL
     );
     CREATE INDEX veilrank_profiles_expires ON veilrank_profiles (expires);
-    CREATE INDEX veilrank_profiles_last_used ON veilrank_profiles (last_used);"];
+    CREATE INDEX veilrank_profiles_last_used ON veilrank_profiles (last_used);",
+    // the audit trail of every replica in one place (version 2)
+    "CREATE TABLE veilrank_audit (
+        seq bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        event text NOT NULL,
+        profile text NOT NULL,
+        catalog text NOT NULL,
+        app text
+    );
+    CREATE INDEX veilrank_audit_at ON veilrank_audit (at);",
+];
 
 /// A PostgreSQL connection string (`postgres://user:password@host:port/db`), checked when
 /// parsed, its password never shown.
@@ -240,6 +253,22 @@ impl Postgres {
                 Ok((ProfileId(id), decode_meta(row.get::<_, &[u8]>(1))?.catalog))
             })
             .collect()
+    }
+
+    /// Appends one event to the audit trail (its own transaction, durable at commit).
+    pub fn audit(&self, line: &AuditRow<'_>) -> Result<()> {
+        self.client()?.execute(
+            "INSERT INTO veilrank_audit (at, event, profile, catalog, app)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &int(line.at),
+                &line.event,
+                &line.profile,
+                &line.catalog,
+                &line.app,
+            ],
+        )?;
+        Ok(())
     }
 
     pub fn count(&self) -> Result<u64> {
