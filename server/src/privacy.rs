@@ -73,7 +73,6 @@ impl Privacy {
     /// The statement for this server's configuration.
     pub fn of(state: &AppState) -> Self {
         let retention = state.retention;
-        let persisted = state.store.persistent();
         Self {
             encryption: Encryption {
                 scheme: format!(
