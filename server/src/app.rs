@@ -152,7 +152,11 @@ pub fn open_store(config: &Config) -> Result<(Arc<Store>, Audit)> {
         return Ok((Arc::new(Store::in_memory()?), Audit::log_only()));
     }
     if let Some(url) = &config.database {
-        let store = Arc::new(Store::connect(url, config.database_connections)?);
+        let store = Arc::new(Store::connect(
+            url,
+            config.database_connections,
+            config.database_ca_file.as_deref(),
+        )?);
         let audit = Audit::in_database(store.clone());
         return Ok((store, audit));
     }

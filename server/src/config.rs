@@ -39,6 +39,11 @@ pub struct Config {
     /// directory (which is then not used).
     #[arg(long, env = "VEILRANK_DATABASE", value_parser = crate::store::DatabaseUrl::parse)]
     pub database: Option<crate::store::DatabaseUrl>,
+    /// PEM file of CA certificates that may sign the database's certificate, besides Mozilla's
+    /// roots (a private CA). TLS is used as the URL's `sslmode` says: `sslmode=require` insists
+    /// on it; when used, the certificate and host name are always verified.
+    #[arg(long, env = "VEILRANK_DATABASE_CA_FILE", requires = "database")]
+    pub database_ca_file: Option<PathBuf>,
     /// Connections to PostgreSQL, at most.
     #[arg(long, env = "VEILRANK_DATABASE_CONNECTIONS", default_value_t = 16)]
     pub database_connections: u32,
@@ -197,6 +202,7 @@ impl Config {
             ephemeral: true,
             database: None,
             database_connections: 16,
+            database_ca_file: None,
             profile_lifetime: Duration::from_secs(30 * 24 * 3600),
             profile_idle_expiry: None,
             purge_interval: Duration::from_secs(60),

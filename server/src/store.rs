@@ -16,6 +16,7 @@ pub use crate::profile_record::{decode_meta, encode_meta, now_unix, ProfileId, P
 
 mod embedded;
 mod postgres;
+mod postgres_tls;
 
 pub use postgres::DatabaseUrl;
 
@@ -109,12 +110,14 @@ impl Store {
         Ok(Self(Backend::Embedded(embedded::Embedded::in_memory()?)))
     }
 
-    /// Connects to PostgreSQL (a pool of at most `connections`) and brings its schema to this
-    /// version, whichever replica gets there first.
-    pub fn connect(url: &DatabaseUrl, connections: u32) -> Result<Self> {
+    /// Connects to PostgreSQL (a pool of at most `connections`; TLS as the URL's `sslmode`
+    /// says, the server verified against Mozilla's roots and the PEM certificates in `ca_file`)
+    /// and brings its schema to this version, whichever replica gets there first.
+    pub fn connect(url: &DatabaseUrl, connections: u32, ca_file: Option<&Path>) -> Result<Self> {
         Ok(Self(Backend::Postgres(postgres::Postgres::connect(
             url,
             connections,
+            ca_file,
         )?)))
     }
 

@@ -56,6 +56,9 @@ impl Server {
         let mut command = common::server(&dir.join("films.jsonl"), &dir.join("data"));
         if let Some(url) = database {
             command.arg("--database").arg(url);
+            if let Some(ca) = std::env::var_os("VEILRANK_TEST_DATABASE_CA") {
+                command.arg("--database-ca-file").arg(ca);
+            }
         }
         let mut child = command
             .env("RUST_LOG", "info")

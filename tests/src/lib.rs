@@ -75,6 +75,8 @@ pub fn on_postgres(base: Config, test: &str, data_dir: &std::path::Path) -> Opti
         ephemeral: false,
         data_dir: data_dir.to_path_buf(),
         database: Some(veilrank_server::store::DatabaseUrl::parse(&url).expect("a valid URL")),
+        // the test database's TLS CA (.ci/postgres serves TLS): the server connects over it
+        database_ca_file: std::env::var_os("VEILRANK_TEST_DATABASE_CA").map(Into::into),
         ..base
     })
 }

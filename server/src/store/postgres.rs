@@ -8,11 +8,12 @@
 //! recorded with `synchronous_commit = off`, as the embedded backend records it without a flush.
 //! `veilrank_audit` holds the audit trail of every replica (schema version 2).
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ::postgres::NoTls;
 use r2d2_postgres::PostgresConnectionManager;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{decode_meta, encode_meta, AuditRow, ProfileId, ProfileMeta, Result, StoreError};
 
@@ -68,8 +69,22 @@ impl std::fmt::Debug for DatabaseUrl {
 
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
-        StoreError::Database(e.to_string())
+        StoreError::Database(chain(&e))
     }
+}
+
+/// An error and its causes ("error performing TLS handshake: invalid peer certificate: ...").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl From<r2d2::Error> for StoreError {
@@ -78,7 +93,7 @@ impl From<r2d2::Error> for StoreError {
     }
 }
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 
 /// The PostgreSQL store: a pool of connections.
 pub struct Postgres {
@@ -101,20 +116,33 @@ fn int(v: u64) -> i64 {
 }
 
 impl Postgres {
-    /// Connects, then migrates the schema under an advisory lock.
-    pub fn connect(url: &DatabaseUrl, connections: u32) -> Result<Self> {
+    /// Connects (TLS as the URL's `sslmode` says, verified against Mozilla's roots and
+    /// `ca_file`), then migrates the schema under an advisory lock.
+    pub fn connect(url: &DatabaseUrl, connections: u32, ca_file: Option<&Path>) -> Result<Self> {
         let config = ::postgres::Config::from_str(&url.0)
             .map_err(|e| StoreError::Database(format!("not a usable PostgreSQL URL: {e}")))?;
+        let tls = super::postgres_tls::connector(ca_file)?;
+        // one connection first, for an error that says why (the pool's says only that it timed
+        // out); on a thread of its own, as the synchronous client runs a runtime of its own
+        let probe = (config.clone(), tls.clone());
+        std::thread::spawn(move || probe.0.connect(probe.1).map(drop))
+            .join()
+            .map_err(|_| StoreError::Database("connecting to PostgreSQL panicked".into()))?
+            .map_err(|e| {
+                StoreError::Database(format!("cannot connect to PostgreSQL: {}", chain(&e)))
+            })?;
         let pool = r2d2::Pool::builder()
             .max_size(connections.max(1))
             .connection_timeout(Duration::from_secs(10))
-            .build(PostgresConnectionManager::new(config, NoTls))?;
+            .build(PostgresConnectionManager::new(config, tls))?;
         let store = Self { pool: Some(pool) };
         store.migrate()?;
         Ok(store)
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<MakeRustlsConnect>>> {
         match &self.pool {
             Some(pool) => Ok(pool.get()?),
             None => Err(StoreError::Database("the store is closing".into())),

@@ -56,11 +56,20 @@ fn postgres_schema(test: &str) -> Option<DatabaseUrl> {
     )
 }
 
+/// The test database's CA (`.ci/postgres` serves TLS under a throwaway CA): with it, every test
+/// here connects over verified TLS.
+fn ca() -> Option<std::path::PathBuf> {
+    std::env::var_os("VEILRANK_TEST_DATABASE_CA").map(Into::into)
+}
+
 /// Every backend this machine can test: embedded in memory, and PostgreSQL where set.
 fn backends(test: &str) -> Vec<(&'static str, Store)> {
     let mut all = vec![("embedded", Store::in_memory().unwrap())];
     if let Some(url) = postgres_schema(test) {
-        all.push(("postgres", Store::connect(&url, 4).unwrap()));
+        all.push((
+            "postgres",
+            Store::connect(&url, 4, ca().as_deref()).unwrap(),
+        ));
     }
     all
 }
@@ -119,9 +128,9 @@ fn postgres_is_shared_by_replicas_that_purge_at_once() {
     let Some(url) = postgres_schema("replicas") else {
         return;
     };
-    let first = Store::connect(&url, 4).unwrap();
+    let first = Store::connect(&url, 4, ca().as_deref()).unwrap();
     // a second replica, migrating the same schema again: nothing to do, nothing lost
-    let second = Store::connect(&url, 4).unwrap();
+    let second = Store::connect(&url, 4, ca().as_deref()).unwrap();
     let ids: Vec<ProfileId> = (0..300u16)
         .map(|i| {
             let mut id = [0u8; 16];
@@ -165,14 +174,64 @@ fn a_newer_postgres_schema_is_refused_not_downgraded() {
     let Some(url) = postgres_schema("newer") else {
         return;
     };
-    drop(Store::connect(&url, 1).unwrap());
+    drop(Store::connect(&url, 1, ca().as_deref()).unwrap());
     let mut client = ::postgres::Client::connect(&url.0, ::postgres::NoTls).unwrap();
     client
         .execute("INSERT INTO veilrank_schema (version) VALUES (99)", &[])
         .unwrap();
-    let e = Store::connect(&url, 1).err().unwrap().to_string();
+    let e = Store::connect(&url, 1, ca().as_deref())
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         e.contains("schema is version 99") && e.contains("upgrade the server"),
+        "{e}"
+    );
+}
+
+/// `sslmode=require`: the connections are TLS (as PostgreSQL itself reports them), verified
+/// against the CA given; without that CA the server's certificate is refused, not trusted.
+#[test]
+fn tls_to_postgres_is_verified() {
+    let (Some(url), Some(ca)) = (postgres_schema("tls"), ca()) else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED store test tls on PostgreSQL: it needs VEILRANK_TEST_DATABASE and \
+             VEILRANK_TEST_DATABASE_CA (.ci/run sets both)"
+        );
+        return;
+    };
+    let name = format!("veilrank_tls_{}", std::process::id());
+    let with = |extra: &str| DatabaseUrl::parse(&format!("{}&{extra}", url.0)).unwrap();
+    let required = with(&format!("sslmode=require&application_name={name}"));
+    let store = Store::connect(&required, 2, Some(&ca)).unwrap();
+    store
+        .insert(&ProfileId([7; 16]), &meta(1), b"over tls")
+        .unwrap();
+    let mut admin = ::postgres::Client::connect(&url.0, ::postgres::NoTls).unwrap();
+    let rows = admin
+        .query(
+            "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE a.application_name = $1",
+            &[&name],
+        )
+        .unwrap();
+    assert!(
+        !rows.is_empty(),
+        "the store's connections are not in pg_stat_activity"
+    );
+    assert!(
+        rows.iter().all(|r| r.get::<_, bool>(0)),
+        "a connection without TLS"
+    );
+    drop(store);
+    let e = Store::connect(&with("sslmode=require&connect_timeout=2"), 1, None)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("TLS handshake") && e.contains("UnknownIssuer"),
         "{e}"
     );
 }
