@@ -298,3 +298,66 @@ async fn a_profile_made_through_one_gateway_is_served_by_the_other() {
         ));
     }
 }
+
+/// Micro-batching keeps working behind a gateway: queries that reach the shards together are
+/// scored in one pass (the batch size comes back in the gateway's `Server-Timing`), and each
+/// query's response still decrypts to its own plaintext scores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_arriving_together_share_a_pass_behind_the_gateway() {
+    let (dim, items) = (32, 40 * 2048);
+    let values = random_values(37, dim * items);
+    let config = Config {
+        shard: Some(Shard::try_new(0, 1).unwrap()),
+        max_batch: 16,
+        max_concurrent_scores: 16,
+        max_batch_wait_ms: 0,
+        ..test_config()
+    };
+    let shard = serve_with(&config, integer_catalog(dim, values.clone())).await;
+    let gw = gateway(&[shard.url()]).await;
+    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", gw.url())).await;
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let http = reqwest::Client::new();
+    let prefs: Vec<Vec<i8>> = (0..16u64).map(|u| random_values(100 + u, dim)).collect();
+    let sends = prefs.iter().map(|p| {
+        let body = query(&key, &manifest, p);
+        let request = http
+            .post(format!("{}/v1/catalogs/test/score", gw.url()))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send();
+        tokio::spawn(request)
+    });
+    let catalog = CatalogRef {
+        id: "test".into(),
+        version: ContentVersion::from_hex(&manifest.content_version).unwrap(),
+    };
+    let (_, hint, _) = get(&format!("{}/v1/catalogs/test/hint", gw.url())).await;
+    let hint = wire::decode_hint(&V1_128, &catalog, items, &hint).unwrap();
+    let mut batches = Vec::new();
+    for (send, p) in sends.collect::<Vec<_>>().into_iter().zip(&prefs) {
+        let response = send.await.unwrap().unwrap();
+        assert_eq!(response.status(), 200);
+        let timing = response.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let batch = timing
+            .split(',')
+            .find_map(|m| m.trim().strip_prefix("batch;desc=\""))
+            .and_then(|b| b.trim_end_matches('"').parse::<usize>().ok())
+            .unwrap_or_else(|| panic!("no batch in {timing:?}"));
+        batches.push(batch);
+        let bytes = response.bytes().await.unwrap();
+        let scores = wire::decode_response(&V1_128, &catalog, items, &bytes).unwrap();
+        assert_eq!(
+            scores.decrypt(&key, &hint, items).unwrap(),
+            plain::scores(&values, dim, p)
+        );
+    }
+    assert!(
+        batches.iter().any(|&b| b >= 2),
+        "no two queries shared a pass behind the gateway: {batches:?}"
+    );
+}
