@@ -187,6 +187,7 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
         (None, None) => AdminKey::new(None)?,
     };
     let (store, audit) = open_store(config)?;
+    let metrics = Arc::new(Metrics::new());
     let gateway = if config.upstreams.is_empty() {
         None
     } else {
@@ -195,9 +196,10 @@ pub fn build_state(config: &Config, catalogs: Catalogs) -> Result<AppState> {
             &config.upstreams,
             config.upstream_timeout,
             timeout,
+            metrics.clone(),
         )?))
     };
-    let metrics = Arc::new(Metrics::new());
+
     // room for a few batches waiting behind the one in progress
     let batcher = Batcher::start(
         BatchPolicy {

@@ -64,6 +64,7 @@ pub struct Gateway {
     default_id: tokio::sync::OnceCell<String>,
     /// Longest a replica may take to start its answer before the next is tried.
     head_timeout: Duration,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -82,6 +83,7 @@ impl Gateway {
         upstreams: &[Upstream],
         head_timeout: Duration,
         timeout: Duration,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> crate::error::Result<Self> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2).min(head_timeout))
@@ -107,6 +109,7 @@ impl Gateway {
             views: Mutex::new(HashMap::new()),
             default_id: tokio::sync::OnceCell::new(),
             head_timeout,
+            metrics,
         })
     }
 
@@ -146,9 +149,34 @@ impl Gateway {
                 Ok(Err(e)) => last = format!("{base}: {e}"),
                 Err(_) => last = format!("{base}: no answer in {:?}", self.head_timeout),
             }
-            tracing::warn!(shard, replica = %base, error = %last, "shard replica failed");
+            self.replica_failed(shard, &last);
         }
         Err(self.unavailable(shard, &last).into())
+    }
+
+    /// Logs and counts a replica's failure.
+    fn replica_failed(&self, shard: usize, error: &str) {
+        tracing::warn!(shard, error, "shard replica failed");
+        self.metrics
+            .replica_failures
+            .get_or_create(&crate::metrics::ShardLabels {
+                shard: shard.to_string(),
+            })
+            .inc();
+    }
+
+    /// Counts an answer that is the gateway's own 5xx (a shard's 4xx passed on is not).
+    pub fn count_refusal(&self, failure: &Failure) {
+        if let Failure::App(e) = failure {
+            if e.status().is_server_error() {
+                self.metrics
+                    .gateway_refusals
+                    .get_or_create(&crate::metrics::ReasonLabels {
+                        reason: e.code().to_string(),
+                    })
+                    .inc();
+            }
+        }
     }
 
     fn unavailable(&self, shard: usize, last: &str) -> AppError {

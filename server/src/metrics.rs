@@ -49,6 +49,20 @@ pub struct EventLabels {
     pub event: String,
 }
 
+/// Labels of a shard behind a gateway.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ShardLabels {
+    /// The shard's index.
+    pub shard: String,
+}
+
+/// Labels of a gateway's refusal.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// Its error code (shard_unavailable, catalog_changing, bad_upstream).
+    pub reason: String,
+}
+
 /// Every metric, and the registry that renders them.
 pub struct Metrics {
     registry: Registry,
@@ -68,6 +82,10 @@ pub struct Metrics {
     catalog_items: Family<CatalogLabels, Gauge<i64, AtomicI64>>,
     catalog_dimension: Family<CatalogLabels, Gauge<i64, AtomicI64>>,
     peak_resident: Gauge<i64, AtomicI64>,
+    /// A gateway's requests to a shard replica that failed (each then tried on the next).
+    pub replica_failures: Family<ShardLabels, Counter>,
+    /// A gateway's requests answered with its own 5xx, by code.
+    pub gateway_refusals: Family<ReasonLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -144,7 +162,21 @@ impl Metrics {
             "Vector dimension per catalog",
             catalog_dimension.clone(),
         );
+        let replica_failures = Family::<ShardLabels, Counter>::default();
+        registry.register(
+            "gateway_replica_failures",
+            "Requests of a gateway to a shard replica that failed (refused, timed out, 5xx)",
+            replica_failures.clone(),
+        );
+        let gateway_refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "gateway_refusals",
+            "Requests a gateway answered with its own 5xx, by error code",
+            gateway_refusals.clone(),
+        );
         Self {
+            replica_failures,
+            gateway_refusals,
             registry,
             requests,
             latency,

@@ -54,7 +54,8 @@ fn scoring_errors(mut responses: Value) -> Value {
         "409": error("The query or profile does not fit the catalog (parameters, catalog id, dimension)"),
         "413": error("Larger than any query for this catalog"),
         "415": error("Not application/octet-stream"),
-        "503": error("Catalog not ready, or too busy; see Retry-After"),
+        "502": error("Through a gateway: a shard answered something unusable (bad_upstream)"),
+        "503": error("Catalog not ready, too busy, or through a gateway a shard unavailable (shard_unavailable) or the catalog being replaced (catalog_changing); see Retry-After"),
     });
     if let (Some(r), Some(e)) = (responses.as_object_mut(), extra.as_object()) {
         for (k, v) in e {

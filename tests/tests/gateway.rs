@@ -180,6 +180,17 @@ async fn a_shard_without_a_live_replica_is_a_503_until_it_returns() {
     let (status, err, retry) = post_query(&gw.url(), body.clone()).await;
     assert_eq!((status, code(&err).as_str()), (503, "shard_unavailable"));
     assert_eq!(retry.as_deref(), Some("1"));
+    // counted for operators: the replica's failure and the refusal
+    let (_, metrics, _) = get(&format!("{}/metrics", gw.url())).await;
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains("veilrank_gateway_refusals_total{reason=\"shard_unavailable\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("veilrank_gateway_replica_failures_total{shard=\"1\"}"),
+        "{metrics}"
+    );
     let (status, _, _) = get(&format!("{}/readyz", gw.url())).await;
     assert_eq!(status, 503);
 

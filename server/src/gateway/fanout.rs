@@ -123,7 +123,7 @@ impl Gateway {
                     last = format!("{base}: no response head in {:?}", self.head_timeout);
                 }
             }
-            tracing::warn!(shard = k, error = %last, "shard replica failed");
+            self.replica_failed(k, &last);
         }
         Err(self.unavailable(k, &last).into())
     }

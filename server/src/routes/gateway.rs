@@ -10,6 +10,12 @@ use veilrank_core::V1_128;
 use crate::gateway::{check_id, Failure, Gateway};
 use crate::routes::octet_body;
 
+/// A failure as the client's answer, counted where it is the gateway's own 5xx.
+fn refused(gateway: &Gateway, failure: Failure) -> Response {
+    gateway.count_refusal(&failure);
+    failure.into_response()
+}
+
 /// The catalog a route names, or the default one.
 async fn id_of(gateway: &Gateway, id: Option<String>) -> Result<String, Failure> {
     let id = match id {
@@ -28,7 +34,7 @@ pub(super) async fn manifest(gateway: &Gateway, id: Option<String>) -> Response 
     };
     match view.await {
         Ok(view) => Json(view.manifest().clone()).into_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(gateway, e),
     }
 }
 
@@ -40,7 +46,7 @@ pub(super) async fn hint(gateway: &Gateway, id: Option<String>) -> Response {
     };
     match view.await {
         Ok(view) => view.hint_response(),
-        Err(e) => e.into_response(),
+        Err(e) => refused(gateway, e),
     }
 }
 
@@ -57,7 +63,7 @@ pub(super) async fn items(
             .forward(&format!("/v1/catalogs/{id}/items{query}"))
             .await
     };
-    page.await.unwrap_or_else(IntoResponse::into_response)
+    page.await.unwrap_or_else(|e| refused(gateway, e))
 }
 
 /// An encrypted query scored on every shard; its body is checked by the shards (the gateway
@@ -74,5 +80,5 @@ pub(super) async fn score(
         let query = octet_body(headers, body, limit).await?;
         gateway.score(&id, query).await
     };
-    scored.await.unwrap_or_else(IntoResponse::into_response)
+    scored.await.unwrap_or_else(|e| refused(gateway, e))
 }
