@@ -10,6 +10,7 @@
 //! client as the shard wrote it.
 
 mod fanout;
+mod joined;
 mod upstream;
 mod view;
 
@@ -20,7 +21,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use veilrank_core::wire;
+use veilrank_core::wire::{self, ContentVersion};
 use veilrank_core::{ParameterSet, V1_128};
 
 use crate::error::AppError;
@@ -65,6 +66,10 @@ pub struct Gateway {
     /// Longest a replica may take to start its answer before the next is tried.
     head_timeout: Duration,
     metrics: Arc<crate::metrics::Metrics>,
+    /// The catalog version each replica last answered with, by catalog id and replica: queries
+    /// go first to replicas of the version the gateway serves, so that while a catalog is
+    /// replaced replica by replica the answers do not alternate between versions.
+    seen: Mutex<HashMap<(String, reqwest::Url), ContentVersion>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -110,6 +115,7 @@ impl Gateway {
             default_id: tokio::sync::OnceCell::new(),
             head_timeout,
             metrics,
+            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -152,6 +158,24 @@ impl Gateway {
             self.replica_failed(shard, &last);
         }
         Err(self.unavailable(shard, &last).into())
+    }
+
+    /// Notes the version `replica` serves catalog `id` in.
+    fn saw(&self, id: &str, replica: &reqwest::Url, version: ContentVersion) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.insert((id.to_string(), replica.clone()), version);
+    }
+
+    /// Shard `k`'s replicas in turn, those last seen on the version of catalog `id` the
+    /// gateway serves first.
+    fn replicas_for(&self, id: &str, k: usize) -> Vec<&reqwest::Url> {
+        let mut order: Vec<&reqwest::Url> = self.shards[k].in_turn().collect();
+        if let Some(current) = self.current(id) {
+            let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            // stable: the turn is kept among the replicas of each version
+            order.sort_by_key(|url| seen.get(&(id.to_string(), (*url).clone())) != Some(&current));
+        }
+        order
     }
 
     /// Logs and counts a replica's failure.

@@ -1,6 +1,8 @@
 //! Helpers for veilrank's end-to-end tests: in-process servers on loopback port 0 with
 //! catalogs whose quantization is exact, so results can be compared with plaintext integers.
 
+pub mod gateway;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_server::catalog_file::{RawCatalog, RawItem};

@@ -1,8 +1,7 @@
 //! A gateway in front of shard servers, over real HTTP on loopback: clients get the bytes a
 //! single server sends, a shard's failure is a clean 503 and never a wrong or partial answer,
-//! and parts of two catalog versions are never joined.
-
-#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
+//! and stored profiles and micro-batching work through it. (Catalog versions:
+//! `gateway_versions.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,86 +9,13 @@ use std::time::Duration;
 use veilrank_client::Client;
 use veilrank_core::api::Manifest;
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::{plain, Query, SecretKey, V1_128};
+use veilrank_core::{plain, SecretKey, V1_128};
+use veilrank_e2e::gateway::{code, gateway, get, post_query, query, shard, DIM, ITEMS};
 use veilrank_e2e::{integer_catalog, random_values, serve_with, test_config};
 use veilrank_engine::Shard;
 use veilrank_server::catalogs::Catalogs;
 use veilrank_server::gateway::Upstream;
 use veilrank_server::{Config, RunningServer};
-
-const DIM: usize = 16;
-/// Six blocks and a bit: shards of 2, 2 and 3 blocks, the last one partial.
-const ITEMS: usize = 6 * 2048 + 100;
-
-async fn shard(values: &[i8], k: usize, of: usize) -> RunningServer {
-    let config = Config {
-        shard: Some(Shard::try_new(k, of).unwrap()),
-        ..test_config()
-    };
-    serve_with(&config, integer_catalog(DIM, values.to_vec())).await
-}
-
-/// A gateway to `upstreams` (each a comma-separated list of replicas).
-async fn gateway(upstreams: &[String]) -> RunningServer {
-    let config = Config {
-        upstreams: upstreams
-            .iter()
-            .map(|u| Upstream::parse(u).unwrap())
-            .collect(),
-        request_timeout_secs: 10,
-        ..test_config()
-    };
-    veilrank_server::start(&config, Catalogs::none())
-        .await
-        .unwrap()
-}
-
-async fn get(url: &str) -> (u16, Vec<u8>, Option<String>) {
-    let r = reqwest::get(url).await.unwrap();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (
-        r.status().as_u16(),
-        r.bytes().await.unwrap().to_vec(),
-        retry,
-    )
-}
-
-/// The status, body and Retry-After of an encrypted query posted to `base`.
-async fn post_query(base: &str, body: Vec<u8>) -> (u16, Vec<u8>, Option<String>) {
-    let r = reqwest::Client::new()
-        .post(format!("{base}/v1/catalogs/test/score"))
-        .header("content-type", "application/octet-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (
-        r.status().as_u16(),
-        r.bytes().await.unwrap().to_vec(),
-        retry,
-    )
-}
-
-fn code(body: &[u8]) -> String {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
-    v["error"]["code"].as_str().unwrap().to_string()
-}
-
-/// An encrypted query for the catalog `manifest` describes.
-fn query(key: &SecretKey, manifest: &Manifest, prefs: &[i8]) -> Vec<u8> {
-    let catalog = CatalogRef {
-        id: manifest.id.clone(),
-        version: ContentVersion::from_hex(&manifest.content_version).unwrap(),
-    };
-    wire::encode_query(&V1_128, &catalog, &Query::encrypt(key, prefs).unwrap()).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_answers_what_a_single_server_answers() {
@@ -214,27 +140,6 @@ async fn a_shard_without_a_live_replica_is_a_503_until_it_returns() {
         response.decrypt(&key, &hint, ITEMS).unwrap(),
         plain::scores(&values, DIM, &prefs)
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parts_of_two_catalog_versions_are_never_joined() {
-    let old = random_values(29, DIM * ITEMS);
-    let mut new = old.clone();
-    new[DIM * (ITEMS - 1)] = -5;
-    // shard 0 is already on the new version, shard 1 still on the old one
-    let a = shard(&new, 0, 2).await;
-    let b = shard(&old, 1, 2).await;
-    let gw = gateway(&[a.url(), b.url()]).await;
-    let (status, body, retry) = get(&format!("{}/v1/catalogs/test", gw.url())).await;
-    assert_eq!((status, code(&body).as_str()), (503, "catalog_changing"));
-    assert_eq!(retry.as_deref(), Some("1"));
-    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", a.url())).await;
-    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
-    let key = SecretKey::generate(&V1_128).unwrap();
-    let (status, body, retry) =
-        post_query(&gw.url(), query(&key, &manifest, &random_values(8, DIM))).await;
-    assert_eq!((status, code(&body).as_str()), (503, "catalog_changing"));
-    assert_eq!(retry.as_deref(), Some("1"));
 }
 
 /// A stored profile behind gateways: created through one, scored, read and erased through the

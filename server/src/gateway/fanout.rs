@@ -7,19 +7,16 @@
 //! wait in its connection (TCP backpressure) while an earlier one streams: nothing is joined in
 //! memory.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{BoxStream, StreamExt};
-use http_body::{Frame, SizeHint};
 use veilrank_core::response::Response as Scores;
-use veilrank_core::wire::{self, ResponseHead};
+use veilrank_core::wire::{self, ContentVersion, ResponseHead};
 
+use super::joined::{server_timing, Joined, Part};
 use super::{bad_upstream, changing, passed, Failure, Gateway, View};
 use crate::error::AppError;
 
@@ -34,6 +31,8 @@ struct Answer {
     body_len: Option<u64>,
     /// The shard's `Server-Timing`.
     timing: Option<String>,
+    /// The replica that answered.
+    replica: reqwest::Url,
 }
 
 impl Gateway {
@@ -42,16 +41,15 @@ impl Gateway {
         let started = Instant::now();
         let head_len =
             wire::response_head_len(&self.params, id).map_err(|_| AppError::unknown_catalog(id))?;
-        let answers = futures_util::future::try_join_all(
-            (0..self.shards.len()).map(|k| self.ask(k, id, &query, head_len)),
+        let first_answers = futures_util::future::try_join_all(
+            (0..self.shards.len()).map(|k| self.ask(k, id, &query, head_len, None)),
         )
         .await?;
+        let answers = self
+            .one_version(id, &query, head_len, first_answers)
+            .await?;
         let upstream = started.elapsed();
         let version = answers[0].head.catalog.version;
-        if answers.iter().any(|a| a.head.catalog.version != version) {
-            tracing::warn!(catalog = %id, "shards answered on different catalog versions");
-            return Err(changing(id).into());
-        }
         let view = self.view(id, Some(version)).await?;
         let mut total = 0u64;
         for (k, answer) in answers.iter().enumerate() {
@@ -103,20 +101,98 @@ impl Gateway {
         Ok(response)
     }
 
+    /// Answers all on one content version: as they are where they agree; otherwise the shards
+    /// on another version are asked again, on their other replicas, for the version the gateway
+    /// serves now, then for each other version seen; 503 `catalog_changing` when no version has
+    /// a replica on every shard (a catalog replaced replica by replica, with every shard keeping
+    /// a replica of one version, is served without a failed query).
+    async fn one_version(
+        &self,
+        id: &str,
+        query: &Bytes,
+        head_len: usize,
+        mut answers: Vec<Answer>,
+    ) -> Result<Vec<Answer>, Failure> {
+        let first = answers[0].head.catalog.version;
+        if answers.iter().all(|a| a.head.catalog.version == first) {
+            return Ok(answers);
+        }
+        let mut targets: Vec<ContentVersion> = self.current(id).into_iter().collect();
+        for answer in &answers {
+            if !targets.contains(&answer.head.catalog.version) {
+                targets.push(answer.head.catalog.version);
+            }
+        }
+        'target: for target in targets {
+            let mut again = Vec::new();
+            for (k, answer) in answers.iter().enumerate() {
+                if answer.head.catalog.version != target {
+                    again.push((k, answer.replica.clone()));
+                }
+            }
+            let asked = futures_util::future::join_all(
+                again
+                    .iter()
+                    .map(|(k, skip)| self.ask_for(*k, id, query, head_len, target, skip)),
+            )
+            .await;
+            let mut found = Vec::new();
+            for ((k, _), answer) in again.into_iter().zip(asked) {
+                match answer {
+                    Some(answer) => found.push((k, answer)),
+                    None => continue 'target,
+                }
+            }
+            for (k, answer) in found {
+                answers[k] = answer;
+            }
+            return Ok(answers);
+        }
+        tracing::warn!(catalog = %id, "no catalog version has a replica on every shard");
+        Err(changing(id).into())
+    }
+
+    /// Shard `k`'s answer on version `want` from a replica other than `skip`, if one has it.
+    async fn ask_for(
+        &self,
+        k: usize,
+        id: &str,
+        query: &Bytes,
+        head_len: usize,
+        want: ContentVersion,
+        skip: &reqwest::Url,
+    ) -> Option<Answer> {
+        self.ask(k, id, query, head_len, Some((want, skip)))
+            .await
+            .ok()
+    }
+
     /// Shard `k`'s answer to the query, from the first replica that gives one within the
-    /// upstream timeout; a 4xx (the query's fault) is passed on without trying the others.
+    /// upstream timeout (and, with `want`, on that version, from another replica than the one
+    /// named); a 4xx (the query's fault) is passed on without trying the others.
     async fn ask(
         &self,
         k: usize,
         id: &str,
         query: &Bytes,
         head_len: usize,
+        want: Option<(ContentVersion, &reqwest::Url)>,
     ) -> Result<Answer, Failure> {
         let mut last = String::new();
-        for base in self.shards[k].in_turn() {
+        for base in self.replicas_for(id, k) {
+            if want.is_some_and(|(_, skip)| skip == base) {
+                continue;
+            }
             let attempt = self.attempt(k, base, id, query, head_len);
             match tokio::time::timeout(self.head_timeout, attempt).await {
-                Ok(Ok(answer)) => return Ok(answer),
+                Ok(Ok(answer)) => match want {
+                    Some((version, _)) if answer.head.catalog.version != version => {
+                        // not a failure: that replica serves the other version
+                        last = format!("{base}: another catalog version");
+                        continue;
+                    }
+                    _ => return Ok(answer),
+                },
                 Ok(Err(Attempt::Fail(failure))) => return Err(failure),
                 Ok(Err(Attempt::Retry(why))) => last = format!("{base}: {why}"),
                 Err(_) => {
@@ -124,6 +200,10 @@ impl Gateway {
                 }
             }
             self.replica_failed(k, &last);
+        }
+        if want.is_some() {
+            // looking for one version among the replicas: not having it is no outage
+            return Err(changing(id).into());
         }
         Err(self.unavailable(k, &last).into())
     }
@@ -172,6 +252,7 @@ impl Gateway {
         }
         let head = wire::decode_response_head(&self.params, id, &read)
             .map_err(|e| Attempt::Fail(bad_upstream(k, &e.to_string()).into()))?;
+        self.saw(id, base, head.catalog.version);
         let rest = Bytes::from(read).slice(head_len..);
         let chunks = futures_util::stream::unfold(response, |mut r| async move {
             match r.chunk().await {
@@ -187,6 +268,7 @@ impl Gateway {
             chunks,
             body_len: length.map(|n| n.saturating_sub(head_len as u64)),
             timing,
+            replica: base.clone(),
         })
     }
 
@@ -225,115 +307,8 @@ impl Gateway {
     }
 }
 
-/// The gateway's `Server-Timing`: the slowest shard's phases (`expand`, `queue`, `score`,
-/// `batch`, its `total` as `shard`), and the gateway's own `total` (until every shard's head),
-/// so that a client sees both the shards' work and what the gateway adds.
-fn server_timing<'a>(
-    shards: impl Iterator<Item = Option<&'a str>>,
-    total: std::time::Duration,
-    count: usize,
-) -> String {
-    let total_of = |timing: &str| {
-        timing.split(',').find_map(|metric| {
-            let mut parts = metric.trim().split(';');
-            (parts.next()? == "total").then_some(())?;
-            parts.find_map(|p| p.trim().strip_prefix("dur=")?.parse::<f64>().ok())
-        })
-    };
-    let slowest = shards
-        .flatten()
-        .filter_map(|t| Some((total_of(t)?, t)))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let mut metrics: Vec<String> = Vec::new();
-    if let Some((shard_total, timing)) = slowest {
-        metrics.extend(
-            timing
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.starts_with("total;") && !m.is_empty())
-                .map(str::to_string),
-        );
-        metrics.push(format!("shard;dur={shard_total:.3}"));
-    }
-    metrics.push(format!("shards;desc=\"{count}\""));
-    metrics.push(format!("total;dur={:.3}", total.as_secs_f64() * 1e3));
-    metrics.join(", ")
-}
-
 /// Why one replica gave no answer: try the next, or give up (the query's fault, or ours).
 enum Attempt {
     Retry(String),
     Fail(Failure),
-}
-
-/// A shard's bytes after its head.
-struct Part {
-    rest: Option<Bytes>,
-    chunks: BoxStream<'static, reqwest::Result<Bytes>>,
-    remaining: u64,
-}
-
-/// The joined response: the gateway's head, then each part in order, with its exact length.
-/// A shard that ends early, sends too much or fails mid-way ends the body with an error (the
-/// client sees a truncated response, never a wrong one).
-struct Joined {
-    head: Option<Bytes>,
-    parts: VecDeque<Part>,
-    remaining: u64,
-}
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl http_body::Body for Joined {
-    type Data = Bytes;
-    type Error = BoxError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = &mut *self;
-        if let Some(head) = this.head.take() {
-            this.remaining -= head.len() as u64;
-            return Poll::Ready(Some(Ok(Frame::data(head))));
-        }
-        loop {
-            let Some(part) = this.parts.front_mut() else {
-                return Poll::Ready(None);
-            };
-            if part.remaining == 0 {
-                this.parts.pop_front();
-                continue;
-            }
-            let chunk = match part.rest.take() {
-                Some(rest) => rest,
-                None => match part.chunks.poll_next_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Some(Ok(chunk))) => chunk,
-                    Poll::Ready(Some(Err(e))) => {
-                        tracing::warn!(error = %e, "a shard failed while streaming");
-                        return Poll::Ready(Some(Err(e.into())));
-                    }
-                    Poll::Ready(None) => {
-                        tracing::warn!("a shard's response ended early");
-                        return Poll::Ready(Some(Err("a shard's response ended early".into())));
-                    }
-                },
-            };
-            if chunk.is_empty() {
-                continue;
-            }
-            if chunk.len() as u64 > part.remaining {
-                tracing::error!("a shard sent more than its response");
-                return Poll::Ready(Some(Err("a shard sent more than its response".into())));
-            }
-            part.remaining -= chunk.len() as u64;
-            this.remaining -= chunk.len() as u64;
-            return Poll::Ready(Some(Ok(Frame::data(chunk))));
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
-    }
 }

@@ -36,8 +36,10 @@ pub struct View {
 const VIEWS_PER_CATALOG: usize = 2;
 
 impl Gateway {
-    /// The view of catalog `id`: of `version` (cached, or joined from the shards now), or the
-    /// one the shards serve now.
+    /// The view of catalog `id`: of `version` (cached, or joined from replicas that serve it),
+    /// or, without one, of the version every shard serves now. While a catalog is replaced
+    /// replica by replica, shards offer two versions: the gateway keeps to the one it serves
+    /// until every shard has a replica of another, then moves to that one.
     pub async fn view(
         &self,
         id: &str,
@@ -48,23 +50,41 @@ impl Gateway {
                 return Ok(view);
             }
         }
-        let manifests =
-            futures_util::future::try_join_all((0..self.shards.len()).map(|k| self.part_of(id, k)))
-                .await?;
-        let first = &manifests[0].1;
-        let all_same = manifests
+        let offers = futures_util::future::try_join_all(
+            (0..self.shards.len()).map(|k| self.manifests_of(id, k)),
+        )
+        .await?;
+        let complete: Vec<&str> = offers[0]
             .iter()
-            .all(|(_, m)| m.content_version == first.content_version);
-        let wanted = version.map(|v| v.to_hex());
-        if !all_same || wanted.is_some_and(|v| v != first.content_version) {
+            .map(|(_, m)| m.content_version.as_str())
+            .filter(|v| {
+                offers
+                    .iter()
+                    .all(|shard| shard.iter().any(|(_, m)| m.content_version == *v))
+            })
+            .collect();
+        let current = self.current(id).map(|v| v.to_hex());
+        let chosen = match version {
+            Some(v) => complete.iter().find(|c| **c == v.to_hex()).copied(),
+            None => complete
+                .iter()
+                .find(|c| Some(**c) != current.as_deref())
+                .or_else(|| complete.first())
+                .copied(),
+        };
+        let Some(chosen) = chosen.map(str::to_string) else {
             return Err(changing(id).into());
-        }
-        if let Some(view) = ContentVersion::from_hex(&first.content_version)
+        };
+        if let Some(view) = ContentVersion::from_hex(&chosen)
             .ok()
             .and_then(|v| self.cached(id, v))
         {
             return Ok(view);
         }
+        let manifests: Vec<(reqwest::Url, Manifest)> = offers
+            .into_iter()
+            .filter_map(|shard| shard.into_iter().find(|(_, m)| m.content_version == chosen))
+            .collect();
         let view = Arc::new(self.join(id, manifests).await?);
         let mut views = self.views.lock().unwrap_or_else(|e| e.into_inner());
         let kept = views.entry(id.to_string()).or_default();
@@ -82,33 +102,80 @@ impl Gateway {
             .cloned()
     }
 
-    /// Shard `k`'s manifest of catalog `id`, checked to be that shard's, and the replica that
-    /// served it.
-    async fn part_of(&self, id: &str, k: usize) -> Result<(reqwest::Url, Manifest), Failure> {
-        let (replica, response) = self.get(k, &format!("/v1/catalogs/{id}")).await?;
-        if !response.status().is_success() {
-            return Err(passed(response).await.map_or_else(|e| e, Failure::Passed));
+    /// The version of catalog `id` the gateway joined last, if any.
+    pub(super) fn current(&self, id: &str) -> Option<ContentVersion> {
+        let views = self.views.lock().unwrap_or_else(|e| e.into_inner());
+        views.get(id)?.first().map(|v| v.catalog.version)
+    }
+
+    /// The manifests of catalog `id` that shard `k`'s live replicas serve, each checked to be
+    /// that shard's; a 4xx (an unknown catalog) is passed on, no live replica is 503.
+    async fn manifests_of(
+        &self,
+        id: &str,
+        k: usize,
+    ) -> Result<Vec<(reqwest::Url, Manifest)>, Failure> {
+        let path = format!("v1/catalogs/{id}");
+        let asks = self.shards[k].in_turn().map(|base| {
+            let path = path.clone();
+            async move {
+                let url = base.join(&path).map_err(|e| e.to_string())?;
+                let sent = tokio::time::timeout(self.head_timeout, self.client.get(url).send())
+                    .await
+                    .map_err(|_| format!("no answer in {:?}", self.head_timeout))?
+                    .map_err(|e| e.to_string())?;
+                Ok::<_, String>((base.clone(), sent))
+            }
+        });
+        let mut found = Vec::new();
+        let mut last = String::new();
+        for answer in futures_util::future::join_all(asks).await {
+            let (replica, response) = match answer {
+                Ok(ok) => ok,
+                Err(e) => {
+                    self.replica_failed(k, &e);
+                    last = e;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status.is_client_error() {
+                return Err(passed(response).await.map_or_else(|e| e, Failure::Passed));
+            }
+            if !status.is_success() {
+                last = format!("{replica}: {status}");
+                self.replica_failed(k, &last);
+                continue;
+            }
+            let bytes = read_limited(response, MAX_JSON_BYTES)
+                .await
+                .map_err(|e| bad_upstream(k, &e))?;
+            let manifest: Manifest =
+                serde_json::from_slice(&bytes).map_err(|e| bad_upstream(k, &e.to_string()))?;
+            let (index, count) = manifest
+                .shard
+                .as_ref()
+                .map_or((0, 1), |s| (s.index, s.count));
+            if index != k || count != self.shards.len() {
+                return Err(bad_upstream(
+                    k,
+                    &format!(
+                        "{replica} serves shard {index} of {count}, the gateway expects shard {k} \
+                         of {}",
+                        self.shards.len()
+                    ),
+                )
+                .into());
+            }
+            if let Ok(version) = ContentVersion::from_hex(&manifest.content_version) {
+                self.saw(id, &replica, version);
+            }
+            found.push((replica, manifest));
         }
-        let bytes = read_limited(response, MAX_JSON_BYTES)
-            .await
-            .map_err(|e| bad_upstream(k, &e))?;
-        let manifest: Manifest =
-            serde_json::from_slice(&bytes).map_err(|e| bad_upstream(k, &e.to_string()))?;
-        let (index, count) = manifest
-            .shard
-            .as_ref()
-            .map_or((0, 1), |s| (s.index, s.count));
-        if index != k || count != self.shards.len() {
-            return Err(bad_upstream(
-                k,
-                &format!(
-                    "{replica} serves shard {index} of {count}, the gateway expects shard {k} of {}",
-                    self.shards.len()
-                ),
-            )
-            .into());
+        if found.is_empty() {
+            return Err(self.unavailable(k, &last).into());
         }
-        Ok((replica, manifest))
+        Ok(found)
     }
 
     /// Joins the shards' manifests and hints (fetched from the replicas that gave the manifests).

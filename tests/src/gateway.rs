@@ -1,0 +1,94 @@
+//! What the gateway tests share: shard servers and gateways on loopback, requests, queries.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
+use veilrank_core::api::Manifest;
+use veilrank_core::wire::{self, CatalogRef, ContentVersion};
+use veilrank_core::{Query, SecretKey, V1_128};
+use veilrank_engine::Shard;
+use veilrank_server::catalogs::Catalogs;
+use veilrank_server::gateway::Upstream;
+use veilrank_server::{Config, RunningServer};
+
+use crate::{integer_catalog, serve_with, test_config};
+
+/// The test catalogs' dimension.
+pub const DIM: usize = 16;
+/// Six blocks and a bit: shards of 2, 2 and 3 blocks, the last one partial.
+pub const ITEMS: usize = 6 * 2048 + 100;
+
+/// A server of shard `k` of `of` of a catalog of `values`.
+pub async fn shard(values: &[i8], k: usize, of: usize) -> RunningServer {
+    let config = Config {
+        shard: Some(Shard::try_new(k, of).unwrap()),
+        ..test_config()
+    };
+    serve_with(&config, integer_catalog(DIM, values.to_vec())).await
+}
+
+/// A gateway to `upstreams` (each a comma-separated list of replicas).
+pub async fn gateway(upstreams: &[String]) -> RunningServer {
+    let config = Config {
+        upstreams: upstreams
+            .iter()
+            .map(|u| Upstream::parse(u).unwrap())
+            .collect(),
+        request_timeout_secs: 10,
+        ..test_config()
+    };
+    veilrank_server::start(&config, Catalogs::none())
+        .await
+        .unwrap()
+}
+
+/// The status, body and Retry-After of a GET.
+pub async fn get(url: &str) -> (u16, Vec<u8>, Option<String>) {
+    let r = reqwest::get(url).await.unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (
+        r.status().as_u16(),
+        r.bytes().await.unwrap().to_vec(),
+        retry,
+    )
+}
+
+/// The status, body and Retry-After of an encrypted query posted to `base`.
+pub async fn post_query(base: &str, body: Vec<u8>) -> (u16, Vec<u8>, Option<String>) {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/catalogs/test/score"))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (
+        r.status().as_u16(),
+        r.bytes().await.unwrap().to_vec(),
+        retry,
+    )
+}
+
+/// The error code of a JSON error body.
+pub fn code(body: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["error"]["code"].as_str().unwrap().to_string()
+}
+
+/// An encrypted query for the catalog `manifest` describes.
+pub fn query(key: &SecretKey, manifest: &Manifest, prefs: &[i8]) -> Vec<u8> {
+    let catalog = CatalogRef {
+        id: manifest.id.clone(),
+        version: ContentVersion::from_hex(&manifest.content_version).unwrap(),
+    };
+    wire::encode_query(&V1_128, &catalog, &Query::encrypt(key, prefs).unwrap()).unwrap()
+}
