@@ -16,7 +16,7 @@ use veilrank_core::{Error, ParameterSet, Query, Response, Result};
 use crate::expand::ExpandedQuery;
 use crate::kernel::{self, Kernel};
 use crate::pass::Passes;
-use crate::shard::Shard;
+use crate::shard::{Shard, Whole};
 
 /// A catalog ready to score encrypted queries.
 pub struct PreparedCatalog {
@@ -73,15 +73,43 @@ impl PreparedCatalog {
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
         let items = check_catalog(params, dim, values)?;
-        let stats = CatalogNoiseStats::of_catalog(params, dim, values);
-        let plan = noise::choose(params, dim, &stats)?;
+        let whole = Whole {
+            items,
+            stats: CatalogNoiseStats::of_catalog(params, dim, values),
+        };
+        let part = shard.items(items, params.polynomial_size)?;
+        let values = &values[part.start * dim..part.end * dim];
+        Self::prepare_part(params, dim, values, shard, &whole, kernel, progress)
+    }
+
+    /// [`Self::prepare_shard`] from the shard's part alone (a catalog split beforehand), with
+    /// the whole catalog's size and noise statistics: what a shard needs to pick the same plan
+    /// as every other shard without reading the whole catalog.
+    pub fn prepare_part(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        shard: Shard,
+        whole: &Whole,
+        kernel: Option<Kernel>,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Self> {
+        let part_items = check_catalog(params, dim, values)?;
+        let n = params.polynomial_size;
+        let part = shard.items(whole.items, n)?;
+        if part.len() != part_items {
+            return Err(Error::Malformed(format!(
+                "shard {shard} of a catalog of {} items holds {} items, not {part_items}",
+                whole.items,
+                part.len()
+            )));
+        }
+        let items = whole.items;
+        let plan = noise::choose(params, dim, &whole.stats)?;
         let kernel = match kernel {
             Some(kernel) => kernel.check(plan.prime).map(|()| kernel)?,
             None => Kernel::best(plan.prime),
         };
-        let n = params.polynomial_size;
-        let part = shard.items(items, n)?;
-        let values = &values[part.start * dim..part.end * dim];
         let passes = Passes::prepare(
             kernel,
             plan.prime,

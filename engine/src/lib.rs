@@ -26,7 +26,7 @@ mod switch;
 pub use catalog::PreparedCatalog;
 pub use expand::ExpandedQuery;
 pub use kernel::Kernel;
-pub use shard::Shard;
+pub use shard::{Shard, Whole};
 pub use veilrank_core::{Error, Result};
 
 /// The scoring kernel this CPU runs for `prime` by default ([`Kernel::best`]).

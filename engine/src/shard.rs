@@ -4,7 +4,18 @@
 use std::ops::Range;
 use std::str::FromStr;
 
+use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::{Error, Result};
+
+/// What a shard needs of the whole catalog besides its own part: its size, and the noise
+/// statistics every shard's plan (prime, response width) is chosen from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Whole {
+    /// Items in the whole catalog.
+    pub items: usize,
+    /// The whole catalog's [`CatalogNoiseStats`].
+    pub stats: CatalogNoiseStats,
+}
 
 /// Shard `index` of `count` (0-based, as Kubernetes numbers a StatefulSet's pods).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

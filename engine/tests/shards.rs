@@ -4,8 +4,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_core::hint::Hint;
+use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::{plain, Query, SecretKey, V1_128};
-use veilrank_engine::{PreparedCatalog, Shard};
+use veilrank_engine::{PreparedCatalog, Shard, Whole};
 
 #[test]
 fn shards_join_into_the_whole_catalog() {
@@ -41,6 +42,36 @@ fn shards_join_into_the_whole_catalog() {
             assert_eq!(part.catalog_items(), items);
             first += part.items();
             let response = part.score(&query).unwrap();
+            // the same shard from its part alone (a split catalog): the same bytes
+            let whole_facts = Whole {
+                items,
+                stats: CatalogNoiseStats::of_catalog(&V1_128, dim, &values),
+            };
+            let own = &values[part.first_item() * dim..(part.first_item() + part.items()) * dim];
+            let alone = PreparedCatalog::prepare_part(
+                &V1_128,
+                dim,
+                own,
+                shard,
+                &whole_facts,
+                None,
+                &|_, _| {},
+            )
+            .unwrap();
+            assert_eq!(alone.score(&query).unwrap().blocks, response.blocks);
+            assert_eq!(alone.hint(), part.hint());
+            // a part of the wrong size for its shard is refused
+            let short = &own[..own.len() - dim];
+            assert!(PreparedCatalog::prepare_part(
+                &V1_128,
+                dim,
+                short,
+                shard,
+                &whole_facts,
+                None,
+                &|_, _| {}
+            )
+            .is_err());
             assert_eq!(response.items as usize, part.items());
             assert_eq!(response.hint, part.hint().id());
             blocks.extend(response.blocks);

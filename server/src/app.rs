@@ -19,7 +19,6 @@ use crate::audit::Audit;
 use crate::auth::{self, AdminKey, ApiKeys};
 use crate::batcher::{BatchPolicy, Batcher};
 use crate::catalog::ServedCatalog;
-use crate::catalog_file;
 use crate::catalogs::Catalogs;
 use crate::config::Config;
 use crate::connections;
@@ -76,20 +75,19 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
     }
     let mut catalogs = Vec::new();
     for source in &config.catalogs {
-        let raw = catalog_file::load(&source.path)?;
-        catalogs.push((
-            ServedCatalog::new(&source.id, raw, V1_128)?
-                .with_kernel(config.kernel)
-                .with_shard(config.shard.unwrap_or_else(Shard::whole)),
-            Some(source.path.clone()),
-        ));
+        let mut catalog =
+            ServedCatalog::load(&source.id, &source.path, V1_128)?.with_kernel(config.kernel);
+        if let Some(shard) = config.shard {
+            catalog = catalog.with_shard(shard)?;
+        }
+        catalogs.push((catalog, Some(source.path.clone())));
     }
     if catalogs.is_empty() {
         let raw = demo::catalog(config.demo_items);
         catalogs.push((
             ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?
                 .with_kernel(config.kernel)
-                .with_shard(config.shard.unwrap_or_else(Shard::whole)),
+                .with_shard(config.shard.unwrap_or_else(Shard::whole))?,
             None,
         ));
     }

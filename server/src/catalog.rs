@@ -6,11 +6,14 @@ use std::sync::OnceLock;
 use veilrank_core::quantize::{quantize_with_scale, scale_for};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::ParameterSet;
-use veilrank_engine::{Kernel, PreparedCatalog, Shard};
+use veilrank_engine::{Kernel, PreparedCatalog, Shard, Whole};
 
 use veilrank_core::api::{ItemInfo, Topic};
 
+use std::path::Path;
+
 use crate::catalog_file::RawCatalog;
+use crate::catalog_part::PartFacts;
 use crate::error::{Result, ServerError};
 
 /// A served catalog. Metadata is available at once; the prepared form when preparation ends.
@@ -32,6 +35,9 @@ pub struct ServedCatalog {
     kernel: Option<Kernel>,
     /// The part of the catalog this server scores (the whole, unless it is a shard server).
     shard: Shard,
+    /// For a part read from a split catalog: the whole catalog's size and noise statistics
+    /// (`items` and `quantized` then hold the part alone).
+    whole: Option<Whole>,
     /// The prepared form, with its hint encoded once as a wire message (every client downloads
     /// it once per content version): set together, so a ready catalog always has its hint.
     prepared: OnceLock<(PreparedCatalog, axum::body::Bytes)>,
@@ -86,6 +92,7 @@ impl ServedCatalog {
             quantized,
             kernel: None,
             shard: Shard::whole(),
+            whole: None,
             prepared: OnceLock::new(),
         })
     }
@@ -98,11 +105,107 @@ impl ServedCatalog {
         self
     }
 
-    /// Scores only `shard`'s blocks (its metadata, scale and version stay the whole catalog's).
-    #[must_use]
-    pub fn with_shard(mut self, shard: Shard) -> Self {
+    /// Loads catalog `id` from `path`: a whole catalog file, or a part of a split catalog
+    /// (a file with a sidecar, [`crate::catalog_part`]).
+    pub fn load(id: &str, path: &Path, params: ParameterSet) -> Result<Self> {
+        let raw = crate::catalog_file::load(path)?;
+        match crate::catalog_part::read_sidecar(path)? {
+            Some(facts) => Self::from_part(id, raw, params, &facts),
+            None => Self::new(id, raw, params),
+        }
+    }
+
+    /// A part of a split catalog: its items, quantized with the whole catalog's scale, served
+    /// under the whole catalog's version as the shard the sidecar names.
+    pub fn from_part(
+        id: &str,
+        raw: RawCatalog,
+        params: ParameterSet,
+        facts: &PartFacts,
+    ) -> Result<Self> {
+        let bad = |what: String| ServerError::Config(format!("catalog {id:?}, a part: {what}"));
+        let shard = facts.shard()?;
+        if raw.dim != facts.dimension {
+            return Err(bad(format!(
+                "its vectors have {} dimensions, its sidecar says {}",
+                raw.dim, facts.dimension
+            )));
+        }
+        let range = shard
+            .items(facts.catalog_items, params.polynomial_size)
+            .map_err(|e| bad(e.to_string()))?;
+        if range.len() != raw.items.len() {
+            return Err(bad(format!(
+                "shard {shard} of {} items holds {} items, the file {}",
+                facts.catalog_items,
+                range.len(),
+                raw.items.len()
+            )));
+        }
+        let version =
+            ContentVersion::from_hex(&facts.content_version).map_err(|e| bad(e.to_string()))?;
+        if !(facts.scale.is_finite() && facts.scale > 0.0) {
+            return Err(bad(format!(
+                "scale {} is not a positive number",
+                facts.scale
+            )));
+        }
+        let mut quantized = Vec::with_capacity(raw.items.len() * raw.dim);
+        let mut items = Vec::with_capacity(raw.items.len());
+        for item in raw.items {
+            let q =
+                quantize_with_scale(&item.vector, facts.scale).map_err(|e| bad(e.to_string()))?;
+            quantized.extend_from_slice(&q);
+            items.push(ItemInfo {
+                id: item.id,
+                title: item.title,
+            });
+        }
+        Ok(Self {
+            reference: CatalogRef {
+                id: id.to_string(),
+                version,
+            },
+            params,
+            dim: raw.dim,
+            scale: facts.scale,
+            items,
+            topics: facts.topics.clone(),
+            quantized,
+            kernel: None,
+            shard,
+            whole: Some(facts.whole()),
+            prepared: OnceLock::new(),
+        })
+    }
+
+    /// Scores only `shard`'s blocks (its metadata, scale and version stay the whole catalog's);
+    /// a part of a split catalog is already its shard's, and refuses another.
+    pub fn with_shard(mut self, shard: Shard) -> Result<Self> {
+        if self.whole.is_some() && shard != self.shard {
+            return Err(ServerError::Config(format!(
+                "catalog {:?} is a part of shard {}, not of shard {shard}",
+                self.reference.id, self.shard
+            )));
+        }
         self.shard = shard;
-        self
+        Ok(self)
+    }
+
+    /// Items in the whole catalog (a part holds fewer in `items`).
+    pub fn item_count(&self) -> usize {
+        self.whole.map_or(self.items.len(), |w| w.items)
+    }
+
+    /// The first of `items` in the whole catalog (0 but for a part).
+    pub fn first_item(&self) -> usize {
+        match self.whole {
+            Some(w) => self
+                .shard
+                .items(w.items, self.params.polynomial_size)
+                .map_or(0, |r| r.start),
+            None => 0,
+        }
     }
 
     /// The part of the catalog this server scores.
@@ -141,14 +244,25 @@ impl ServedCatalog {
                 );
             }
         };
-        let prepared = PreparedCatalog::prepare_shard(
-            &self.params,
-            self.dim,
-            &self.quantized,
-            self.shard,
-            self.kernel,
-            &progress,
-        )
+        let prepared = match &self.whole {
+            Some(whole) => PreparedCatalog::prepare_part(
+                &self.params,
+                self.dim,
+                &self.quantized,
+                self.shard,
+                whole,
+                self.kernel,
+                &progress,
+            ),
+            None => PreparedCatalog::prepare_shard(
+                &self.params,
+                self.dim,
+                &self.quantized,
+                self.shard,
+                self.kernel,
+                &progress,
+            ),
+        }
         .map_err(|source| ServerError::Prepare {
             id: self.reference.id.clone(),
             source,
@@ -175,7 +289,7 @@ impl ServedCatalog {
         self.prepared.get().map(|(prepared, _)| prepared)
     }
 
-    /// The quantized vectors, item-major (public data: the catalog is public).
+    /// The quantized vectors of `items`, item-major (public data: the catalog is public).
     pub fn quantized(&self) -> &[i8] {
         &self.quantized
     }

@@ -12,7 +12,6 @@ use std::time::Instant;
 use veilrank_core::V1_128;
 
 use crate::catalog::ServedCatalog;
-use crate::catalog_file;
 use crate::error::{Result, ServerError};
 
 /// A served catalog and where it was loaded from.
@@ -142,6 +141,7 @@ impl Catalogs {
             tracing::info!(
                 catalog = %catalog.reference.id,
                 items = catalog.items.len(),
+                shard = %catalog.shard(),
                 dim = catalog.dim,
                 "preparing catalog"
             );
@@ -178,10 +178,9 @@ impl Catalogs {
                 "catalog {id:?} is generated, not loaded from a file: nothing to reload"
             ))
         })?;
-        let raw = catalog_file::load(&path)?;
-        let fresh = ServedCatalog::new(id, raw, V1_128)?
+        let fresh = ServedCatalog::load(id, &path, V1_128)?
             .with_kernel(entry.catalog.kernel())
-            .with_shard(entry.catalog.shard());
+            .with_shard(entry.catalog.shard())?;
         let old = entry.catalog.reference.version.to_hex();
         let new = fresh.reference.version.to_hex();
         if old == new {

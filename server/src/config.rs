@@ -103,6 +103,14 @@ pub struct Config {
     /// its response's head) before it tries the shard's next replica; also bounds connecting.
     #[arg(long, env = "VEILRANK_UPSTREAM_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub upstream_timeout: Duration,
+    /// Write every `--catalog` cut in `--split-shards` parts into this directory, then exit:
+    /// per part a `.npy`, its `.ids` and a `.part.json` sidecar, which a shard serves with
+    /// `--catalog ID=DIR/ID.K-of-S.npy`, reading only its part.
+    #[arg(long, env = "VEILRANK_SPLIT_INTO", requires = "split_shards")]
+    pub split_into: Option<PathBuf>,
+    /// How many parts `--split-into` cuts each catalog in.
+    #[arg(long, env = "VEILRANK_SPLIT_SHARDS", requires = "split_into")]
+    pub split_shards: Option<usize>,
     /// Queries decoded at once (profile reads and uploads); the rest wait in line.
     #[arg(long, env = "VEILRANK_MAX_CONCURRENT_SCORES", default_value_t = 2)]
     pub max_concurrent_scores: usize,
@@ -214,6 +222,8 @@ impl Config {
             kernel: None,
             shard: None,
             upstreams: Vec::new(),
+            split_into: None,
+            split_shards: None,
             upstream_timeout: Duration::from_secs(10),
             max_concurrent_scores: 2,
             max_batch: 16,

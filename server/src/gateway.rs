@@ -235,7 +235,7 @@ impl Gateway {
             .cloned()
     }
 
-    /// A GET answered by shard 0 (every shard has the whole catalog's metadata), passed on.
+    /// A GET answered by shard 0, passed on (the list of catalogs, the same on every shard).
     pub async fn forward(&self, path_and_query: &str) -> Result<Response, Failure> {
         let (_, upstream) = self.get(0, path_and_query).await?;
         passed(upstream).await

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod catalog_file;
 pub mod catalog_npy;
 pub mod catalog_parquet;
+pub mod catalog_part;
 pub mod catalogs;
 pub mod config;
 pub mod connections;

@@ -49,6 +49,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), veilrank_server::ServerError> {
+    if let (Some(dir), Some(shards)) = (&config.split_into, config.split_shards) {
+        return split(&config, dir, shards);
+    }
     raise_open_file_limit(config.max_connections);
     let catalogs = app::load_catalogs(&config)?;
     let mut server = app::start(&config, catalogs).await?;
@@ -64,6 +67,30 @@ async fn run(config: Config) -> Result<(), veilrank_server::ServerError> {
     }
     server.shutdown().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// `--split-into`: each catalog file cut in parts for shards that read only their own.
+fn split(
+    config: &Config,
+    dir: &std::path::Path,
+    shards: usize,
+) -> Result<(), veilrank_server::ServerError> {
+    if config.catalogs.is_empty() {
+        return Err(veilrank_server::ServerError::Config(
+            "--split-into needs the catalogs to split (--catalog)".into(),
+        ));
+    }
+    for source in &config.catalogs {
+        let catalog = veilrank_server::catalog::ServedCatalog::load(
+            &source.id,
+            &source.path,
+            veilrank_core::V1_128,
+        )?;
+        for part in veilrank_server::catalog_part::split(&catalog, shards, dir)? {
+            println!("{}", part.display());
+        }
+    }
     Ok(())
 }
 

@@ -215,7 +215,7 @@ impl Metrics {
             };
             self.catalog_items
                 .get_or_create(&labels)
-                .set(i64::try_from(catalog.items.len()).unwrap_or(i64::MAX));
+                .set(i64::try_from(catalog.item_count()).unwrap_or(i64::MAX));
             self.catalog_dimension
                 .get_or_create(&labels)
                 .set(i64::try_from(catalog.dim).unwrap_or(i64::MAX));

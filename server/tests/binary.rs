@@ -149,6 +149,63 @@ fn keys_on_the_command_line_are_warned_about_and_the_admin_key_file_works() {
 
 /// Reads the log up to the line "listening url=http://127.0.0.1:PORT": the URL, and the lines
 /// before it.
+/// `--split-into`: one `.npy`, `.ids` and sidecar per part, named as the shards load them; a
+/// catalog too small for the parts asked is refused with the reason.
+#[test]
+fn split_writes_one_part_per_shard_and_refuses_too_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("films.jsonl");
+    let lines: String = (0..5000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"f{i}\",\"title\":\"Film {i}\",\"vector\":[{},1,-2]}}\n",
+                i % 100
+            )
+        })
+        .collect();
+    std::fs::write(&path, &lines).unwrap();
+    let parts = dir.path().join("parts");
+    let split = |shards: &str| {
+        Command::new(env!("CARGO_BIN_EXE_veilrank-server"))
+            .args(["--catalog", &format!("films={}", path.display())])
+            .args([
+                "--split-into",
+                &parts.display().to_string(),
+                "--split-shards",
+                shards,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = split("3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(listed.len(), 3);
+    for (k, part) in listed.iter().enumerate() {
+        assert!(part.ends_with(&format!("films.{k}-of-3.npy")), "{part}");
+        let sidecar: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{part}.part.json")).unwrap())
+                .unwrap();
+        assert_eq!(sidecar["shard"], format!("{k}/3"));
+        assert_eq!(sidecar["catalog_items"], 5000);
+        let ids = std::fs::read_to_string(part.replace(".npy", ".ids")).unwrap();
+        let expected = if k < 2 { 2048 } else { 5000 - 4096 };
+        assert_eq!(ids.lines().count(), expected);
+    }
+    let out = split("4");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be cut in 4 shards"), "{stderr}");
+}
+
 fn listening(logs: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, String) {
     let mut before = String::new();
     for line in logs {

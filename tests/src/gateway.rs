@@ -92,3 +92,16 @@ pub fn query(key: &SecretKey, manifest: &Manifest, prefs: &[i8]) -> Vec<u8> {
     };
     wire::encode_query(&V1_128, &catalog, &Query::encrypt(key, prefs).unwrap()).unwrap()
 }
+
+/// Writes a JSON Lines catalog of `values` (rows of [`DIM`]), items `i0`, `i1`, ...
+pub fn write_jsonl(path: &std::path::Path, values: &[i8]) {
+    let lines: String = values
+        .chunks_exact(DIM)
+        .enumerate()
+        .map(|(i, row)| {
+            let row: Vec<String> = row.iter().map(i8::to_string).collect();
+            format!("{{\"id\":\"i{i}\",\"vector\":[{}]}}\n", row.join(","))
+        })
+        .collect();
+    std::fs::write(path, lines).unwrap();
+}

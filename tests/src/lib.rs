@@ -95,7 +95,8 @@ pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
         veilrank_server::catalog::ServedCatalog::new("test", catalog, veilrank_core::V1_128)
             .expect("valid test catalog")
             .with_kernel(config.kernel)
-            .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole));
+            .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole))
+            .expect("a whole catalog takes any shard");
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");
     let mut server = veilrank_server::start(config, catalogs)
         .await

@@ -10,7 +10,9 @@ use veilrank_client::Client;
 use veilrank_core::api::Manifest;
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::{plain, SecretKey, V1_128};
-use veilrank_e2e::gateway::{code, gateway, get, post_query, query, shard, DIM, ITEMS};
+use veilrank_e2e::gateway::{
+    code, gateway, get, post_query, query, shard, write_jsonl, DIM, ITEMS,
+};
 use veilrank_e2e::{integer_catalog, random_values, serve_with, test_config};
 use veilrank_engine::Shard;
 use veilrank_server::catalogs::Catalogs;
@@ -276,4 +278,69 @@ async fn queries_arriving_together_share_a_pass_behind_the_gateway() {
         batches.iter().any(|&b| b >= 2),
         "no two queries shared a pass behind the gateway: {batches:?}"
     );
+}
+
+/// A catalog split beforehand: each shard reads only its part (a `.npy`, its ids and the whole
+/// catalog's facts), and the gateway still answers what a single server reading the whole file
+/// answers: manifest, hint, responses, and pages of items that span two shards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_of_a_split_catalog_answer_as_the_whole_file() {
+    use veilrank_server::catalog::ServedCatalog;
+    use veilrank_server::config::CatalogSource;
+    let values = random_values(47, DIM * ITEMS);
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("test.jsonl");
+    write_jsonl(&whole, &values);
+    let catalog = ServedCatalog::load("test", &whole, V1_128).unwrap();
+    let parts =
+        veilrank_server::catalog_part::split(&catalog, 3, &dir.path().join("parts")).unwrap();
+    let from_file = |path: std::path::PathBuf| Config {
+        catalogs: vec![CatalogSource {
+            id: "test".into(),
+            path,
+        }],
+        ..test_config()
+    };
+    let start = |config: Config| async move {
+        let catalogs = veilrank_server::load_catalogs(&config).unwrap();
+        let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
+        server.ready().await.unwrap();
+        server
+    };
+    let single = start(from_file(whole)).await;
+    let mut shards = Vec::new();
+    for part in parts {
+        shards.push(start(from_file(part)).await);
+    }
+    // each shard holds its part alone, and says which
+    let (_, m, _) = get(&format!("{}/v1/catalogs/test", shards[1].url())).await;
+    let m: Manifest = serde_json::from_slice(&m).unwrap();
+    let info = m.shard.unwrap();
+    assert_eq!((info.index, info.count, info.first_item), (1, 3, 2 * 2048));
+    assert_eq!(m.item_count, ITEMS);
+    assert_eq!(
+        shards[1].state.catalogs.get("test").unwrap().items.len(),
+        info.items
+    );
+
+    let gw = gateway(&shards.iter().map(RunningServer::url).collect::<Vec<_>>()).await;
+    for path in [
+        "/v1/catalogs/test",
+        "/v1/catalogs/test/hint",
+        "/v1/catalogs/test/items?offset=4090&limit=20",
+        "/v1/catalogs/test/items?offset=0&limit=10000",
+        "/v1/catalogs/test/items?offset=12200&limit=1000",
+    ] {
+        let (status, body, _) = get(&format!("{}{path}", gw.url())).await;
+        let (_, expected, _) = get(&format!("{}{path}", single.url())).await;
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(body, expected, "{path}");
+    }
+    let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", single.url())).await;
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let body = query(&key, &manifest, &random_values(48, DIM));
+    let (status, from_gateway, _) = post_query(&gw.url(), body.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(from_gateway, post_query(&single.url(), body).await.1);
 }

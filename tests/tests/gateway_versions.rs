@@ -6,7 +6,9 @@
 use veilrank_core::api::Manifest;
 use veilrank_core::wire::{self, CatalogRef};
 use veilrank_core::{plain, SecretKey, V1_128};
-use veilrank_e2e::gateway::{code, gateway, get, post_query, query, shard, DIM, ITEMS};
+use veilrank_e2e::gateway::{
+    code, gateway, get, post_query, query, shard, write_jsonl, DIM, ITEMS,
+};
 use veilrank_e2e::{random_values, test_config};
 use veilrank_engine::Shard;
 use veilrank_server::{Config, RunningServer};
@@ -47,18 +49,6 @@ async fn file_replica(path: &std::path::Path, k: usize) -> RunningServer {
     let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
     server.ready().await.unwrap();
     server
-}
-
-fn write_jsonl(path: &std::path::Path, values: &[i8]) {
-    let lines: String = values
-        .chunks_exact(DIM)
-        .enumerate()
-        .map(|(i, row)| {
-            let row: Vec<String> = row.iter().map(i8::to_string).collect();
-            format!("{{\"id\":\"i{i}\",\"vector\":[{}]}}\n", row.join(","))
-        })
-        .collect();
-    std::fs::write(path, lines).unwrap();
 }
 
 /// A catalog replaced replica by replica, each shard keeping a replica of one version at every

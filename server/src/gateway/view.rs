@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use veilrank_core::api::Manifest;
+use veilrank_core::api::{ItemInfo, ItemsPage, Manifest};
 use veilrank_core::hint::{Hint, HintId};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 
@@ -17,6 +17,7 @@ use crate::error::AppError;
 /// A shard's part of one content version of a catalog.
 #[derive(Clone, Debug)]
 pub(super) struct Part {
+    pub(super) first_item: usize,
     pub(super) items: usize,
     pub(super) hint: HintId,
 }
@@ -208,6 +209,7 @@ impl Gateway {
             }
             next += items;
             parts.push(Part {
+                first_item,
                 items,
                 hint: hint.id(),
             });
@@ -263,6 +265,85 @@ impl Gateway {
             veilrank_core::Error::StaleCatalog { .. } => changing(&catalog.id).into(),
             other => bad_upstream(k, &other.to_string()).into(),
         })
+    }
+}
+
+impl Gateway {
+    /// A page of catalog `id`'s items (`offset`, at most `limit`), each shard asked for its
+    /// share: a shard of a split catalog holds its part's items alone.
+    pub async fn items(&self, id: &str, offset: usize, limit: usize) -> Result<ItemsPage, Failure> {
+        let view = self.view(id, None).await?;
+        let total = view.manifest.item_count;
+        let start = offset.min(total);
+        let end = start.saturating_add(limit).min(total);
+        let mut items = Vec::with_capacity(end - start);
+        for (k, part) in view.parts.iter().enumerate() {
+            let lo = start.max(part.first_item);
+            let hi = end.min(part.first_item + part.items);
+            if lo < hi {
+                items.extend(self.items_of(k, &view, lo, hi).await?);
+            }
+        }
+        Ok(ItemsPage {
+            content_version: view.catalog.version.to_hex(),
+            total,
+            offset: start,
+            items,
+        })
+    }
+
+    /// Items `lo..hi` from a replica of shard `k` on the view's version.
+    async fn items_of(
+        &self,
+        k: usize,
+        view: &View,
+        lo: usize,
+        hi: usize,
+    ) -> Result<Vec<ItemInfo>, Failure> {
+        let path = format!(
+            "v1/catalogs/{}/items?offset={lo}&limit={}",
+            view.catalog.id,
+            hi - lo
+        );
+        let mut last = String::from("no replica on this catalog version");
+        for base in self.replicas_for(&view.catalog.id, k) {
+            let url = base.join(&path).map_err(|_| AppError::internal())?;
+            let response =
+                match tokio::time::timeout(self.head_timeout, self.client.get(url).send()).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        last = e.to_string();
+                        self.replica_failed(k, &last);
+                        continue;
+                    }
+                    Err(_) => {
+                        last = format!("no answer in {:?}", self.head_timeout);
+                        self.replica_failed(k, &last);
+                        continue;
+                    }
+                };
+            if response.status().is_client_error() {
+                return Err(passed(response).await.map_or_else(|e| e, Failure::Passed));
+            }
+            if !response.status().is_success() {
+                last = response.status().to_string();
+                self.replica_failed(k, &last);
+                continue;
+            }
+            let bytes = read_limited(response, MAX_JSON_BYTES)
+                .await
+                .map_err(|e| bad_upstream(k, &e))?;
+            let page: ItemsPage =
+                serde_json::from_slice(&bytes).map_err(|e| bad_upstream(k, &e.to_string()))?;
+            if page.content_version != view.catalog.version.to_hex() {
+                continue; // a replica on another version: another may have this one
+            }
+            if page.offset != lo || page.items.len() != hi - lo {
+                return Err(bad_upstream(k, "its items page is not the range asked for").into());
+            }
+            return Ok(page.items);
+        }
+        Err(self.unavailable(k, &last).into())
     }
 }
 

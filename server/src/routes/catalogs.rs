@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -46,7 +46,7 @@ pub async fn list(State(state): State<AppState>) -> Response {
             .map(|c| CatalogSummary {
                 id: c.reference.id.clone(),
                 content_version: c.reference.version.to_hex(),
-                item_count: c.items.len(),
+                item_count: c.item_count(),
                 dimension: c.dim,
                 ready: c.prepared().is_some(),
             })
@@ -81,7 +81,7 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
     Ok(Json(Manifest {
         id: catalog.reference.id.clone(),
         content_version: catalog.reference.version.to_hex(),
-        item_count: catalog.items.len(),
+        item_count: catalog.item_count(),
         dimension: catalog.dim,
         quantization: Quantization {
             bound: veilrank_core::params::VALUE_BOUND,
@@ -169,11 +169,11 @@ fn default_limit() -> usize {
 pub async fn items(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, AppError> {
     if let Some(gateway) = &state.gateway {
-        return Ok(gateway::items(gateway, Some(id), raw).await);
+        let page = checked_page(page)?;
+        return Ok(gateway::items(gateway, Some(id), page.offset, page.limit).await);
     }
     let catalog = catalog(&state, &id)?;
     Ok(items_of(&catalog, page)?.into_response())
@@ -182,11 +182,11 @@ pub async fn items(
 /// `GET /v1/catalog/items`: the default catalog's items.
 pub async fn default_items(
     State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Response, AppError> {
     if let Some(gateway) = &state.gateway {
-        return Ok(gateway::items(gateway, None, raw).await);
+        let page = checked_page(page)?;
+        return Ok(gateway::items(gateway, None, page.offset, page.limit).await);
     }
     Ok(items_of(&state.catalogs.default_catalog(), page)?.into_response())
 }
@@ -195,6 +195,25 @@ fn items_of(
     catalog: &ServedCatalog,
     page: Result<Query<Page>, QueryRejection>,
 ) -> Result<Json<ItemsPage>, AppError> {
+    let page = checked_page(page)?;
+    // offsets are the whole catalog's; a part of a split catalog answers with the items of the
+    // page it holds (the gateway asks each part for its share of a page)
+    let (first, held) = (catalog.first_item(), catalog.items.len());
+    let start = page.offset.clamp(first, first + held);
+    let end = page
+        .offset
+        .saturating_add(page.limit)
+        .clamp(start, first + held);
+    Ok(Json(ItemsPage {
+        content_version: catalog.reference.version.to_hex(),
+        total: catalog.item_count(),
+        offset: start,
+        items: catalog.items[start - first..end - first].to_vec(),
+    }))
+}
+
+/// The paging parameters, checked.
+fn checked_page(page: Result<Query<Page>, QueryRejection>) -> Result<Page, AppError> {
     let Query(page) =
         page.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))?;
     if page.limit == 0 || page.limit > MAX_PAGE {
@@ -204,14 +223,7 @@ fn items_of(
             format!("limit must be 1 to {MAX_PAGE}"),
         ));
     }
-    let start = page.offset.min(catalog.items.len());
-    let end = start.saturating_add(page.limit).min(catalog.items.len());
-    Ok(Json(ItemsPage {
-        content_version: catalog.reference.version.to_hex(),
-        total: catalog.items.len(),
-        offset: start,
-        items: catalog.items[start..end].to_vec(),
-    }))
+    Ok(page)
 }
 
 /// `POST /v1/catalogs/{catalog}/score`: an encrypted query in, encrypted scores out.

@@ -50,20 +50,21 @@ pub(super) async fn hint(gateway: &Gateway, id: Option<String>) -> Response {
     }
 }
 
-/// A page of items, from shard 0 (every shard holds the whole catalog's metadata).
+/// A page of items, each shard's share from that shard.
 pub(super) async fn items(
     gateway: &Gateway,
     id: Option<String>,
-    query: Option<String>,
+    offset: usize,
+    limit: usize,
 ) -> Response {
     let page = async {
         let id = id_of(gateway, id).await?;
-        let query = query.map(|q| format!("?{q}")).unwrap_or_default();
-        gateway
-            .forward(&format!("/v1/catalogs/{id}/items{query}"))
-            .await
+        gateway.items(&id, offset, limit).await
     };
-    page.await.unwrap_or_else(|e| refused(gateway, e))
+    match page.await {
+        Ok(page) => Json(page).into_response(),
+        Err(e) => refused(gateway, e),
+    }
 }
 
 /// An encrypted query scored on every shard; its body is checked by the shards (the gateway

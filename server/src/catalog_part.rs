@@ -1,0 +1,174 @@
+//! A catalog split beforehand, so that a shard reads only its part: per shard K of S, a NumPy
+//! matrix of its items' vectors (`ID.K-of-S.npy`), their ids and titles (`.ids`), and a sidecar
+//! (`.npy.part.json`) with what the shard needs of the whole catalog and cannot compute from its
+//! part: the quantization scale, the content version, the noise statistics, the item count and
+//! the topics. `veilrank-server --split-into DIR --split-shards S` writes them; a `--catalog`
+//! whose file has a sidecar beside it is served as that part.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use veilrank_core::api::Topic;
+use veilrank_core::noise::CatalogNoiseStats;
+use veilrank_engine::{Shard, Whole};
+
+use crate::catalog::ServedCatalog;
+use crate::error::{Result, ServerError};
+
+/// The sidecar's format version.
+const FORMAT: u32 = 1;
+
+/// What a part's shard needs of the whole catalog.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartFacts {
+    /// The sidecar's format version.
+    pub format: u32,
+    /// `K/S`.
+    pub shard: String,
+    /// Items in the whole catalog.
+    pub catalog_items: usize,
+    /// The whole catalog's dimension.
+    pub dimension: usize,
+    /// The whole catalog's quantization scale.
+    pub scale: f32,
+    /// The whole catalog's content version (hex).
+    pub content_version: String,
+    /// The whole catalog's noise statistics.
+    pub noise_sum_sq: f64,
+    /// The whole catalog's noise statistics (the DC part).
+    pub noise_dc_sq: f64,
+    /// The catalog's topics.
+    pub topics: Vec<Topic>,
+}
+
+impl PartFacts {
+    /// The shard, parsed.
+    pub fn shard(&self) -> Result<Shard> {
+        self.shard
+            .parse()
+            .map_err(|e| ServerError::Config(format!("part sidecar: {e}")))
+    }
+
+    /// The whole catalog as the engine needs it.
+    #[must_use]
+    pub fn whole(&self) -> Whole {
+        Whole {
+            items: self.catalog_items,
+            stats: CatalogNoiseStats {
+                sum_sq: self.noise_sum_sq,
+                dc_sq: self.noise_dc_sq,
+            },
+        }
+    }
+}
+
+/// The sidecar of a part's `.npy`: the same path with `.part.json` added.
+#[must_use]
+pub fn sidecar_path(npy: &Path) -> PathBuf {
+    let mut name = npy.as_os_str().to_owned();
+    name.push(".part.json");
+    PathBuf::from(name)
+}
+
+/// The sidecar beside `path`, if there is one (then `path` is a part).
+pub fn read_sidecar(path: &Path) -> Result<Option<PartFacts>> {
+    let sidecar = sidecar_path(path);
+    let text = match std::fs::read_to_string(&sidecar) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ServerError::Config(format!("{}: {e}", sidecar.display()))),
+    };
+    let facts: PartFacts = serde_json::from_str(&text)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", sidecar.display())))?;
+    if facts.format != FORMAT {
+        return Err(ServerError::Config(format!(
+            "{}: format {} (this server reads {FORMAT})",
+            sidecar.display(),
+            facts.format
+        )));
+    }
+    Ok(Some(facts))
+}
+
+/// Writes `catalog` cut in `shards` parts into `dir`; returns the `.npy` files, in order.
+pub fn split(catalog: &ServedCatalog, shards: usize, dir: &Path) -> Result<Vec<PathBuf>> {
+    let id = &catalog.reference.id;
+    let n = catalog.params.polynomial_size;
+    let io =
+        |path: &Path, e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let stats = CatalogNoiseStats::of_catalog(&catalog.params, catalog.dim, catalog.quantized());
+    let mut written = Vec::with_capacity(shards);
+    for k in 0..shards {
+        let shard = Shard::try_new(k, shards).map_err(|e| ServerError::Config(e.to_string()))?;
+        let range = shard
+            .items(catalog.items.len(), n)
+            .map_err(|e| ServerError::Config(format!("catalog {id:?}: {e}")))?;
+        let npy = dir.join(format!("{id}.{k}-of-{shards}.npy"));
+        // the quantized values times the scale: quantized again with the same scale, they give
+        // back exactly the same values
+        let values = &catalog.quantized()[range.start * catalog.dim..range.end * catalog.dim];
+        write_npy(&npy, range.len(), catalog.dim, values, catalog.scale)
+            .map_err(|e| io(&npy, e))?;
+        let ids = crate::catalog_npy::ids_path(&npy);
+        let mut out =
+            std::io::BufWriter::new(std::fs::File::create(&ids).map_err(|e| io(&ids, e))?);
+        for item in &catalog.items[range.clone()] {
+            if [&item.id, &item.title]
+                .iter()
+                .any(|t| t.contains(['\t', '\n', '\r']))
+            {
+                return Err(ServerError::Config(format!(
+                    "item {:?} has a tab or a line break in its id or title, which a part's \
+                     .ids file cannot hold",
+                    item.id
+                )));
+            }
+            let line = if item.title.is_empty() {
+                format!("{}\n", item.id)
+            } else {
+                format!("{}\t{}\n", item.id, item.title)
+            };
+            out.write_all(line.as_bytes()).map_err(|e| io(&ids, e))?;
+        }
+        out.flush().map_err(|e| io(&ids, e))?;
+        let facts = PartFacts {
+            format: FORMAT,
+            shard: shard.to_string(),
+            catalog_items: catalog.items.len(),
+            dimension: catalog.dim,
+            scale: catalog.scale,
+            content_version: catalog.reference.version.to_hex(),
+            noise_sum_sq: stats.sum_sq,
+            noise_dc_sq: stats.dc_sq,
+            topics: catalog.topics.clone(),
+        };
+        let sidecar = sidecar_path(&npy);
+        let json = serde_json::to_vec_pretty(&facts)
+            .map_err(|e| ServerError::Config(format!("{}: {e}", sidecar.display())))?;
+        std::fs::write(&sidecar, json).map_err(|e| io(&sidecar, e))?;
+        written.push(npy);
+    }
+    Ok(written)
+}
+
+/// A float32 `.npy` matrix of `rows x cols` values `q x scale` (format 1.0).
+fn write_npy(path: &Path, rows: usize, cols: usize, q: &[i8], scale: f32) -> std::io::Result<()> {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // magic (6) + version (2) + length (2) + header, padded to 64 bytes, ending in a newline
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    let len = u16::try_from(header.len()).map_err(std::io::Error::other)?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(header.as_bytes())?;
+    for &v in q {
+        out.write_all(&(f32::from(v) * scale).to_le_bytes())?;
+    }
+    out.flush()
+}
