@@ -80,16 +80,30 @@ pub fn read_sidecar(path: &Path) -> Result<Option<PartFacts>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(ServerError::Config(format!("{}: {e}", sidecar.display()))),
     };
-    let facts: PartFacts = serde_json::from_str(&text)
-        .map_err(|e| ServerError::Config(format!("{}: {e}", sidecar.display())))?;
+    parse_sidecar(&text)
+        .map(Some)
+        .map_err(|e| ServerError::Config(format!("{}: {e}", sidecar.display())))
+}
+
+/// A sidecar's text, parsed and checked: its format, its shard, finite non-negative noise
+/// statistics, a positive scale.
+pub fn parse_sidecar(text: &str) -> std::result::Result<PartFacts, String> {
+    let facts: PartFacts = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if facts.format != FORMAT {
-        return Err(ServerError::Config(format!(
-            "{}: format {} (this server reads {FORMAT})",
-            sidecar.display(),
+        return Err(format!(
+            "format {} (this server reads {FORMAT})",
             facts.format
-        )));
+        ));
     }
-    Ok(Some(facts))
+    facts.shard().map_err(|e| e.to_string())?;
+    let finite = |x: f64| x.is_finite() && x >= 0.0;
+    if !(finite(facts.noise_sum_sq) && finite(facts.noise_dc_sq)) {
+        return Err("its noise statistics are not finite non-negative numbers".into());
+    }
+    if !(facts.scale.is_finite() && facts.scale > 0.0) {
+        return Err(format!("scale {} is not a positive number", facts.scale));
+    }
+    Ok(facts)
 }
 
 /// Writes `catalog` cut in `shards` parts into `dir`; returns the `.npy` files, in order.
@@ -171,4 +185,40 @@ fn write_npy(path: &Path, rows: usize, cols: usize, q: &[i8], scale: f32) -> std
         out.write_all(&(f32::from(v) * scale).to_le_bytes())?;
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> PartFacts {
+        PartFacts {
+            format: FORMAT,
+            shard: "1/3".into(),
+            catalog_items: 5000,
+            dimension: 4,
+            scale: 0.5,
+            content_version: "ab".repeat(32),
+            noise_sum_sq: 1.0,
+            noise_dc_sq: 2.0,
+            topics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn sidecars_round_trip_and_bad_ones_say_why() {
+        let text = serde_json::to_string(&facts()).unwrap();
+        assert_eq!(parse_sidecar(&text).unwrap(), facts());
+        let bad = |f: fn(&mut PartFacts)| {
+            let mut facts = facts();
+            f(&mut facts);
+            parse_sidecar(&serde_json::to_string(&facts).unwrap()).unwrap_err()
+        };
+        assert!(bad(|f| f.format = 2).contains("format 2"));
+        assert!(bad(|f| f.shard = "3/3".into()).contains("shard"));
+        assert!(bad(|f| f.noise_sum_sq = -1.0).contains("noise"));
+        assert!(bad(|f| f.scale = 0.0).contains("scale"));
+        assert!(parse_sidecar("{\"format\": 1}").is_err());
+        assert!(parse_sidecar(&text.replace("\"format\"", "\"extra\": 1, \"format\"")).is_err());
+    }
 }
