@@ -1,8 +1,9 @@
 # veilrank-server: the same binary serves whole catalogs, one shard (--shard K/S) or the gateway
 # (--upstream). Build: docker build -t veilrank-server .
-# Stage 1 builds with the pinned toolchain; stage 2 is a slim Debian with the binary, as a
-# non-root user. Not built in CI (no container engine on the CI machine kind); see the README.
-FROM rust:1.91-bookworm AS build
+# Stage 1 builds with the server's minimum Rust (1.95); stage 2 is a slim Debian with the binary,
+# as a non-root user. The demo page's web SDK is not embedded (the Kubernetes files turn the page
+# off). Not built in CI (no container engine on this machine kind); see the README.
+FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 # tfhe's AVX-512 IFMA path is chosen at run time, so one x86-64 image serves every x86 host
