@@ -60,20 +60,8 @@ fn write_parquet(path: &Path, values: &[f32]) {
 }
 
 fn write_npy(path: &Path, values: &[f32]) {
-    let header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({ITEMS}, {DIM}), }}");
-    let padded = format!(
-        "{header:<width$}\n",
-        width = (10 + header.len() + 1).div_ceil(64) * 64 - 11
-    );
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("npy file"));
-    out.write_all(b"\x93NUMPY\x01\x00").expect("written");
-    out.write_all(
-        &u16::try_from(padded.len())
-            .expect("short header")
-            .to_le_bytes(),
-    )
-    .expect("written");
-    out.write_all(padded.as_bytes()).expect("written");
+    veilrank_server::catalog_npy::write_f32_header(&mut out, ITEMS, DIM).expect("written");
     for v in values {
         out.write_all(&v.to_le_bytes()).expect("written");
     }

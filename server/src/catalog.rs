@@ -60,25 +60,18 @@ impl ServedCatalog {
         params.check_dim(raw.dim).map_err(prepare_error)?;
         let scale =
             scale_for(raw.items.iter().flat_map(|i| i.vector.iter())).map_err(prepare_error)?;
-        let mut quantized = Vec::with_capacity(raw.items.len() * raw.dim);
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"veilrank-catalog-v1");
         hasher.update(&(raw.dim as u64).to_le_bytes());
         hasher.update(&scale.to_le_bytes());
-        let mut items = Vec::with_capacity(raw.items.len());
-        for item in raw.items {
-            let q = quantize_with_scale(&item.vector, scale).map_err(prepare_error)?;
+        let (items, quantized) = quantize_items(raw.items, raw.dim, scale, |item, q| {
             for text in [&item.id, &item.title] {
                 hasher.update(&(text.len() as u64).to_le_bytes());
                 hasher.update(text.as_bytes());
             }
             hasher.update(&q.iter().map(|&v| v as u8).collect::<Vec<u8>>());
-            quantized.extend_from_slice(&q);
-            items.push(ItemInfo {
-                id: item.id,
-                title: item.title,
-            });
-        }
+        })
+        .map_err(prepare_error)?;
         Ok(Self {
             reference: CatalogRef {
                 id: id.to_string(),
@@ -150,17 +143,8 @@ impl ServedCatalog {
                 facts.scale
             )));
         }
-        let mut quantized = Vec::with_capacity(raw.items.len() * raw.dim);
-        let mut items = Vec::with_capacity(raw.items.len());
-        for item in raw.items {
-            let q =
-                quantize_with_scale(&item.vector, facts.scale).map_err(|e| bad(e.to_string()))?;
-            quantized.extend_from_slice(&q);
-            items.push(ItemInfo {
-                id: item.id,
-                title: item.title,
-            });
-        }
+        let (items, quantized) = quantize_items(raw.items, raw.dim, facts.scale, |_, _| {})
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             reference: CatalogRef {
                 id: id.to_string(),
@@ -298,4 +282,27 @@ impl ServedCatalog {
     pub fn query_size_limit(&self) -> usize {
         wire::query_size_limit(&self.params, self.dim)
     }
+}
+
+/// Quantizes every item with `scale`, calling `each` on an item and its values as it goes (the
+/// content hash); the items' public metadata and the values, item-major.
+fn quantize_items(
+    raw: Vec<crate::catalog_file::RawItem>,
+    dim: usize,
+    scale: f32,
+    mut each: impl FnMut(&ItemInfo, &[i8]),
+) -> std::result::Result<(Vec<ItemInfo>, Vec<i8>), veilrank_core::Error> {
+    let mut quantized = Vec::with_capacity(raw.len() * dim);
+    let mut items = Vec::with_capacity(raw.len());
+    for item in raw {
+        let q = quantize_with_scale(&item.vector, scale)?;
+        let info = ItemInfo {
+            id: item.id,
+            title: item.title,
+        };
+        each(&info, &q);
+        quantized.extend_from_slice(&q);
+        items.push(info);
+    }
+    Ok((items, quantized))
 }

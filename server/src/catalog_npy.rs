@@ -144,6 +144,25 @@ pub fn read_matrix_from(
     Ok(NpyMatrix { rows, dim, values })
 }
 
+/// Writes the header of a float32 `.npy` matrix of `rows x cols` (format 1.0, the header padded
+/// to 64 bytes as `numpy.save` pads it); the values follow, little-endian, row-major.
+pub fn write_f32_header(
+    out: &mut impl std::io::Write,
+    rows: usize,
+    cols: usize,
+) -> std::io::Result<()> {
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    // magic (6) + version (2) + length (2) + header, ending in a newline
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    out.write_all(b"\x93NUMPY\x01\x00")?;
+    let len = u16::try_from(header.len()).map_err(std::io::Error::other)?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(header.as_bytes())
+}
+
 /// Reads a `.npy` catalog and its `.ids` file.
 pub fn load(path: &Path) -> Result<RawCatalog, CatalogLoadError> {
     let matrix = read_matrix(path)?;

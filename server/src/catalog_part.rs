@@ -18,6 +18,8 @@ use crate::error::{Result, ServerError};
 
 /// The sidecar's format version.
 const FORMAT: u32 = 1;
+/// Largest sidecar read.
+const MAX_SIDECAR_BYTES: u64 = 16 << 20;
 
 /// What a part's shard needs of the whole catalog.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,11 +77,22 @@ pub fn sidecar_path(npy: &Path) -> PathBuf {
 /// The sidecar beside `path`, if there is one (then `path` is a part).
 pub fn read_sidecar(path: &Path) -> Result<Option<PartFacts>> {
     let sidecar = sidecar_path(path);
-    let text = match std::fs::read_to_string(&sidecar) {
-        Ok(text) => text,
+    let fail = |what: String| ServerError::Config(format!("{}: {what}", sidecar.display()));
+    let file = match std::fs::File::open(&sidecar) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(ServerError::Config(format!("{}: {e}", sidecar.display()))),
+        Err(e) => return Err(fail(e.to_string())),
     };
+    // read no more than a sidecar can be: its topics are the catalog's few named directions
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(file, MAX_SIDECAR_BYTES + 1),
+        &mut text,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    if text.len() as u64 > MAX_SIDECAR_BYTES {
+        return Err(fail(format!("larger than {MAX_SIDECAR_BYTES} bytes")));
+    }
     parse_sidecar(&text)
         .map(Some)
         .map_err(|e| ServerError::Config(format!("{}: {e}", sidecar.display())))
@@ -96,6 +109,13 @@ pub fn parse_sidecar(text: &str) -> std::result::Result<PartFacts, String> {
         ));
     }
     facts.shard().map_err(|e| e.to_string())?;
+    if facts.catalog_items > veilrank_core::reference::MAX_ITEMS {
+        return Err(format!(
+            "a catalog of {} items, more than the {} a catalog may have",
+            facts.catalog_items,
+            veilrank_core::reference::MAX_ITEMS
+        ));
+    }
     let finite = |x: f64| x.is_finite() && x >= 0.0;
     if !(finite(facts.noise_sum_sq) && finite(facts.noise_dc_sq)) {
         return Err("its noise statistics are not finite non-negative numbers".into());
@@ -168,19 +188,10 @@ pub fn split(catalog: &ServedCatalog, shards: usize, dir: &Path) -> Result<Vec<P
     Ok(written)
 }
 
-/// A float32 `.npy` matrix of `rows x cols` values `q x scale` (format 1.0).
+/// A float32 `.npy` matrix of `rows x cols` values `q x scale`.
 fn write_npy(path: &Path, rows: usize, cols: usize, q: &[i8], scale: f32) -> std::io::Result<()> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
-    // magic (6) + version (2) + length (2) + header, padded to 64 bytes, ending in a newline
-    let unpadded = 10 + header.len() + 1;
-    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
-    header.push('\n');
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    out.write_all(b"\x93NUMPY\x01\x00")?;
-    let len = u16::try_from(header.len()).map_err(std::io::Error::other)?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(header.as_bytes())?;
+    crate::catalog_npy::write_f32_header(&mut out, rows, cols)?;
     for &v in q {
         out.write_all(&(f32::from(v) * scale).to_le_bytes())?;
     }
@@ -218,6 +229,7 @@ mod tests {
         assert!(bad(|f| f.shard = "3/3".into()).contains("shard"));
         assert!(bad(|f| f.noise_sum_sq = -1.0).contains("noise"));
         assert!(bad(|f| f.scale = 0.0).contains("scale"));
+        assert!(bad(|f| f.catalog_items = usize::MAX).contains("more than"));
         assert!(parse_sidecar("{\"format\": 1}").is_err());
         assert!(parse_sidecar(&text.replace("\"format\"", "\"extra\": 1, \"format\"")).is_err());
     }

@@ -46,7 +46,11 @@ pub async fn gateway(upstreams: &[String]) -> RunningServer {
 
 /// The status, body and Retry-After of a GET.
 pub async fn get(url: &str) -> (u16, Vec<u8>, Option<String>) {
-    let r = reqwest::get(url).await.unwrap();
+    answer(reqwest::get(url).await.unwrap()).await
+}
+
+/// A response's status, body and Retry-After.
+async fn answer(r: reqwest::Response) -> (u16, Vec<u8>, Option<String>) {
     let retry = r
         .headers()
         .get("retry-after")
@@ -58,6 +62,16 @@ pub async fn get(url: &str) -> (u16, Vec<u8>, Option<String>) {
     )
 }
 
+/// Asserts that `gateway` answers each GET of `paths` with 200 and the bytes `single` sends.
+pub async fn assert_same_answers(gateway: &str, single: &str, paths: &[&str]) {
+    for path in paths {
+        let (status, body, _) = get(&format!("{gateway}{path}")).await;
+        let (_, expected, _) = get(&format!("{single}{path}")).await;
+        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
+        assert_eq!(body, expected, "{path}");
+    }
+}
+
 /// The status, body and Retry-After of an encrypted query posted to `base`.
 pub async fn post_query(base: &str, body: Vec<u8>) -> (u16, Vec<u8>, Option<String>) {
     let r = reqwest::Client::new()
@@ -67,15 +81,7 @@ pub async fn post_query(base: &str, body: Vec<u8>) -> (u16, Vec<u8>, Option<Stri
         .send()
         .await
         .unwrap();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (
-        r.status().as_u16(),
-        r.bytes().await.unwrap().to_vec(),
-        retry,
-    )
+    answer(r).await
 }
 
 /// The error code of a JSON error body.

@@ -11,7 +11,7 @@ use veilrank_core::api::Manifest;
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::{plain, SecretKey, V1_128};
 use veilrank_e2e::gateway::{
-    code, gateway, get, post_query, query, shard, write_jsonl, DIM, ITEMS,
+    assert_same_answers, code, gateway, get, post_query, query, shard, write_jsonl, DIM, ITEMS,
 };
 use veilrank_e2e::{integer_catalog, random_values, serve_with, test_config};
 use veilrank_engine::Shard;
@@ -40,18 +40,14 @@ async fn the_gateway_answers_what_a_single_server_answers() {
     let gw = gateway(&upstreams).await;
 
     // the manifest, the hint and the items are the single server's
-    for path in [
+    let paths = [
         "/v1/catalogs/test",
         "/v1/catalog",
         "/v1/catalogs/test/hint",
         "/v1/catalogs/test/items?offset=4090&limit=20",
         "/v1/catalogs",
-    ] {
-        let (status, body, _) = get(&format!("{}{path}", gw.url())).await;
-        let (_, expected, _) = get(&format!("{}{path}", single.url())).await;
-        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-        assert_eq!(body, expected, "{path}");
-    }
+    ];
+    assert_same_answers(&gw.url(), &single.url(), &paths).await;
     let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", single.url())).await;
     let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
     assert!(manifest.shard.is_none());
@@ -324,18 +320,14 @@ async fn shards_of_a_split_catalog_answer_as_the_whole_file() {
     );
 
     let gw = gateway(&shards.iter().map(RunningServer::url).collect::<Vec<_>>()).await;
-    for path in [
+    let paths = [
         "/v1/catalogs/test",
         "/v1/catalogs/test/hint",
         "/v1/catalogs/test/items?offset=4090&limit=20",
         "/v1/catalogs/test/items?offset=0&limit=10000",
         "/v1/catalogs/test/items?offset=12200&limit=1000",
-    ] {
-        let (status, body, _) = get(&format!("{}{path}", gw.url())).await;
-        let (_, expected, _) = get(&format!("{}{path}", single.url())).await;
-        assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));
-        assert_eq!(body, expected, "{path}");
-    }
+    ];
+    assert_same_answers(&gw.url(), &single.url(), &paths).await;
     let (_, manifest, _) = get(&format!("{}/v1/catalogs/test", single.url())).await;
     let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
     let key = SecretKey::generate(&V1_128).unwrap();
