@@ -7,6 +7,8 @@ use rayon::prelude::*;
 
 use crate::matrix::Matrix;
 
+pub mod cost;
+
 /// How a catalog's values get their scale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -62,6 +64,9 @@ pub struct Fidelity {
     /// Bits a score needs at this precision and dimension:
     /// `log2(2 d (2^(bc-1) - 1)(2^(bq-1) - 1) + 1)`, before any noise margin.
     pub score_bits: f64,
+    /// What the precision costs as built (global scales only; `None` where veilrank does not
+    /// carry it or it was not asked for).
+    pub cost: Option<cost::Cost>,
 }
 
 /// `"12"` (both sides) or `"12/8"` (catalog/query) as value bits, each 2 to 24.
@@ -212,6 +217,7 @@ pub fn measure(items: &Matrix, users: &Matrix, precision: Precision) -> Result<F
         recall_at_100: mean(3),
         score_loss_at_10: mean(4),
         score_bits: (plaintext + 1.0).log2(),
+        cost: None,
     })
 }
 
@@ -219,7 +225,7 @@ pub fn measure(items: &Matrix, users: &Matrix, precision: Precision) -> Result<F
 #[must_use]
 pub fn table(rows: &[Fidelity]) -> String {
     let mut out = format!(
-        "{:>5} {:>5} {:>13} {:>6} {:>10} {:>10} {:>7} {:>8} {:>9} {:>10}\n",
+        "{:>5} {:>5} {:>13} {:>6} {:>10} {:>10} {:>7} {:>8} {:>9} {:>10} {:>7} {:>9}\n",
         "dim",
         "users",
         "scales",
@@ -229,12 +235,14 @@ pub fn table(rows: &[Fidelity]) -> String {
         "R@10",
         "R@100",
         "loss@10",
-        "score bits"
+        "score bits",
+        "B/item",
+        "server ms"
     );
     for r in rows {
         let p = r.precision;
         out += &format!(
-            "{:>5} {:>5} {:>13} {:>6} {:>9.1}% {:>9.1}% {:>7.4} {:>8.4} {:>9.1e} {:>10.1}\n",
+            "{:>5} {:>5} {:>13} {:>6} {:>9.1}% {:>9.1}% {:>7.4} {:>8.4} {:>9.1e} {:>10.1} {:>7} {:>9}\n",
             r.dim,
             r.users,
             p.scales.name(),
@@ -244,7 +252,14 @@ pub fn table(rows: &[Fidelity]) -> String {
             r.recall_at_10,
             r.recall_at_100,
             r.score_loss_at_10,
-            r.score_bits
+            r.score_bits,
+            r.cost
+                .as_ref()
+                .map_or("-".into(), |c| format!("{:.2}", c.response_bytes_per_item)),
+            r.cost
+                .as_ref()
+                .and_then(|c| c.server_ms)
+                .map_or("-".into(), |ms| format!("{ms:.1}")),
         );
     }
     out

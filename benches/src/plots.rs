@@ -169,8 +169,15 @@ pub fn write_all(dir: &Path, outcomes: &[Outcome]) -> Result<(), String> {
 
 /// The fidelity study as one plot: for each dimension and scale scheme, the share of users whose
 /// top 10 differs from float32's (floored at 0.1%, the resolution of a few hundred users)
-/// against the bits a score needs, which is what a precision costs in response bytes.
+/// against the response bytes per item of the precision as built (the precisions veilrank
+/// carries, global scales), or, when none was costed, against the bits a score needs.
 pub fn fidelity(path: &Path, rows: &[crate::fidelity::Fidelity]) -> Result<(), String> {
+    let by_bytes = rows.iter().any(|r| r.cost.is_some());
+    let x = |r: &crate::fidelity::Fidelity| match (&r.cost, by_bytes) {
+        (Some(c), true) => Some(c.response_bytes_per_item),
+        (None, true) => None,
+        (_, false) => Some(r.score_bits),
+    };
     let mut keys: Vec<(usize, crate::fidelity::Scales)> =
         rows.iter().map(|r| (r.dim, r.precision.scales)).collect();
     keys.dedup();
@@ -182,7 +189,7 @@ pub fn fidelity(path: &Path, rows: &[crate::fidelity::Fidelity]) -> Result<(), S
             let mut points: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|r| r.dim == dim && r.precision.scales == scales)
-                .map(|r| (r.score_bits, (1.0 - r.top10_set_equal).max(1e-3)))
+                .filter_map(|r| Some((x(r)?, (1.0 - r.top10_set_equal).max(1e-3))))
                 .collect();
             points.sort_by(|a, b| a.0.total_cmp(&b.0));
             Series {
@@ -191,11 +198,19 @@ pub fn fidelity(path: &Path, rows: &[crate::fidelity::Fidelity]) -> Result<(), S
                 dashed: scales != crate::fidelity::Scales::Global,
             }
         })
+        .filter(|s| !s.points.is_empty())
         .collect();
     draw(
         path,
         "Users whose top 10 differs from float32's",
-        ("bits per score", "share of users"),
+        (
+            if by_bytes {
+                "response bytes per item"
+            } else {
+                "bits per score"
+            },
+            "share of users",
+        ),
         &series,
     )
 }

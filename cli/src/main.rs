@@ -334,9 +334,10 @@ async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
     let catalog = server.state.catalogs.default_catalog();
     let prepared = catalog.prepared().ok_or("catalog not prepared")?;
     println!(
-        "[server] {} items x {} dims generated and prepared in {:.0} ms ({:.0} MB in the transform domain, prime {}, {}-bit responses, failure bound 2^{:.0} per score)",
-        prepared.items(),
+        "[server] {} items x {} dims at precision {} generated and prepared in {:.0} ms ({:.0} MB in the transform domain, prime {}, {}-bit responses, failure bound 2^{:.0} per score)",
+        catalog.item_count(),
         prepared.dim(),
+        catalog.params.precision,
         started.elapsed().as_secs_f64() * 1e3,
         prepared.prepared_bytes() as f64 / 1e6,
         prepared.noise_plan().prime.name(),
@@ -357,8 +358,14 @@ async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
     print_report(&recommendations.report);
 
     // The demo can see both sides: check the encrypted ranking against the plaintext one.
-    let query = quantize::quantize(&prefs)?;
-    let expected = plain::scores(catalog.quantized(), prepared.dim(), &query.values);
+    let precision = catalog.params.precision;
+    let query = quantize::quantize_bits(&prefs, precision.query_bits())?;
+    let expected = plain::item_scores(
+        precision,
+        catalog.quantized(),
+        prepared.dim(),
+        &query.values,
+    );
     let expected_top = rank::top_k(&expected, top);
     let same = recommendations.items.len() == expected_top.len()
         && recommendations

@@ -20,9 +20,9 @@
 use std::sync::{Arc, OnceLock};
 
 use veilrank_core::api::{ItemInfo, Manifest};
-use veilrank_core::quantize::{dequantize_score, quantize};
+use veilrank_core::quantize::{dequantize_score, quantize_bits};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::{rank, Encryptor, Hint, SecretKey, V1_128};
+use veilrank_core::{rank, Encryptor, Hint, ParameterSet, SecretKey, V1_128};
 
 use crate::error::{ClientError, Result};
 
@@ -64,6 +64,8 @@ impl std::fmt::Debug for QueryBytes {
 /// first use and shared with the next version of the same dimension).
 pub struct Session {
     manifest: Manifest,
+    /// This SDK's parameter set at the catalog's precision.
+    params: ParameterSet,
     catalog: CatalogRef,
     encryptor: Arc<OnceLock<Arc<Encryptor>>>,
 }
@@ -72,14 +74,16 @@ impl Session {
     /// Checks a manifest (`GET /v1/catalog` or `/v1/catalogs/{id}`): this SDK's parameter set,
     /// a supported dimension, a well-formed content version.
     pub fn new(manifest: Manifest) -> Result<Self> {
-        let ours = V1_128.fingerprint().to_hex();
+        let params = V1_128.with_precision(manifest.precision);
+        let ours = params.fingerprint().to_hex();
         if manifest.parameters.fingerprint != ours {
             return Err(ClientError::ParameterMismatch {
                 server: manifest.parameters.fingerprint.clone(),
                 client: ours,
             });
         }
-        V1_128.check_dim(manifest.dimension)?;
+        // the precision carries this dimension's scores (an i32 per item)
+        params.plaintext_bits(manifest.dimension)?;
         if manifest.item_count == 0 || manifest.item_count > veilrank_core::reference::MAX_ITEMS {
             return Err(ClientError::BadManifest(format!(
                 "it lists {} items",
@@ -92,6 +96,7 @@ impl Session {
         };
         Ok(Self {
             manifest,
+            params,
             catalog,
             encryptor: Arc::new(OnceLock::new()),
         })
@@ -101,7 +106,7 @@ impl Session {
     /// encryptor when the dimension is the same.
     pub fn successor(&self, manifest: Manifest) -> Result<Self> {
         let mut next = Self::new(manifest)?;
-        if next.manifest.dimension == self.manifest.dimension {
+        if next.manifest.dimension == self.manifest.dimension && next.params == self.params {
             next.encryptor = self.encryptor.clone();
         }
         Ok(next)
@@ -121,7 +126,7 @@ impl Session {
         if let Some(e) = self.encryptor.get() {
             return Ok(e.clone());
         }
-        let built = Arc::new(Encryptor::new(&V1_128, self.manifest.dimension)?);
+        let built = Arc::new(Encryptor::new(&self.params, self.manifest.dimension)?);
         Ok(self.encryptor.get_or_init(|| built).clone())
     }
 
@@ -173,36 +178,38 @@ impl Session {
                 self.manifest.dimension
             )));
         }
-        let quantized = quantize(prefs)?;
+        let quantized = quantize_bits(prefs, self.params.precision.query_bits())?;
         let query = self.encryptor()?.encrypt(key, &quantized.values)?;
         Ok(QueryBytes {
-            body: wire::encode_query(&V1_128, &self.catalog, &query)?,
+            body: wire::encode_query(&self.params, &self.catalog, &query)?,
             scale: quantized.scale,
         })
     }
 
     /// The most bytes a hint of this catalog version may have: read no more.
     pub fn hint_size_limit(&self) -> usize {
-        wire::hint_size_limit(&V1_128, self.manifest.item_count)
+        wire::hint_size_limit(&self.params, self.manifest.item_count)
     }
 
     /// The most bytes a response of this catalog version may have: read no more.
     pub fn response_size_limit(&self) -> usize {
-        wire::response_size_limit(&V1_128, self.manifest.item_count)
+        wire::response_size_limit(&self.params, self.manifest.item_count)
     }
 
     /// Decodes the catalog's hint (`GET .../hint`), the same public bytes for every client, to
     /// keep for this version's responses.
     pub fn decode_hint(&self, bytes: &[u8]) -> Result<Hint> {
-        wire::decode_hint(&V1_128, &self.catalog, self.manifest.item_count, bytes).map_err(|e| {
-            match e {
-                // replaced between the manifest and this download
-                veilrank_core::Error::StaleCatalog { expected, .. } => {
-                    ClientError::CatalogChanged { current: expected }
+        wire::decode_hint(&self.params, &self.catalog, self.manifest.item_count, bytes).map_err(
+            |e| {
+                match e {
+                    // replaced between the manifest and this download
+                    veilrank_core::Error::StaleCatalog { expected, .. } => {
+                        ClientError::CatalogChanged { current: expected }
+                    }
+                    other => other.into(),
                 }
-                other => other.into(),
-            }
-        })
+            },
+        )
     }
 
     /// Which catalog version a response was scored on: when it is not this session's, fetch that
@@ -215,14 +222,13 @@ impl Session {
     /// every item, in catalog order.
     pub fn decrypt(&self, key: &SecretKey, hint: &Hint, response: &[u8]) -> Result<Vec<i32>> {
         let items = self.manifest.item_count;
-        let response = wire::decode_response(&V1_128, &self.catalog, items, response).map_err(
-            |e| match e {
+        let response = wire::decode_response(&self.params, &self.catalog, items, response)
+            .map_err(|e| match e {
                 veilrank_core::Error::StaleCatalog { found, .. } => {
                     ClientError::CatalogChanged { current: found }
                 }
                 other => other.into(),
-            },
-        )?;
+            })?;
         // a response for another dimension would decode under the wrong Delta
         if response.dim as usize != self.manifest.dimension {
             return Err(veilrank_core::Error::DimensionMismatch {

@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::precision::Precision;
+
+fn baseline_query_bound() -> i32 {
+    Precision::BASELINE.query_bound()
+}
+
 /// A named direction in the embedding space (a genre, a topic) that clients may build a
 /// preference vector from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,8 +29,13 @@ pub struct Manifest {
     pub item_count: usize,
     /// Dimension of the vectors.
     pub dimension: usize,
-    /// Quantization of vectors to 8 bits.
+    /// How vectors are quantized.
     pub quantization: Quantization,
+    /// Value bits of the catalog and of its queries: the SDK quantizes queries to the query
+    /// bits, and the catalog is scored as `limbs` rows per item ([`crate::precision`]). Absent
+    /// (servers before precisions): 8/8.
+    #[serde(default)]
+    pub precision: Precision,
     /// The parameter set.
     pub parameters: Parameters,
     /// The server's per-catalog choices and the failure bound they give.
@@ -59,8 +70,11 @@ pub struct ShardInfo {
 /// Quantization section of the manifest.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 pub struct Quantization {
-    /// Largest absolute quantized value.
+    /// Largest absolute quantized catalog value.
     pub bound: i32,
+    /// Largest absolute quantized query value. Absent (servers before precisions): 127.
+    #[serde(default = "baseline_query_bound")]
+    pub query_bound: i32,
     /// The catalog's scale: `vector ~= quantized * catalog_scale`.
     pub catalog_scale: f32,
     /// How a query is quantized.

@@ -98,8 +98,11 @@ impl Encryptor {
 
     /// Encrypts a quantized preference vector under a fresh secret of `key`: a fresh random
     /// nonce (which secret) and fresh noise seeds from the operating system.
-    pub fn encrypt(&self, key: &SecretKey, values: &[i8]) -> Result<Query> {
-        if key.params() != &self.params {
+    ///
+    /// Values are `i8` at the baseline precision, `i16` at a wider one: each within the
+    /// precision's query bound.
+    pub fn encrypt<V: Copy + Into<i32>>(&self, key: &SecretKey, values: &[V]) -> Result<Query> {
+        if key.params().with_precision(self.params.precision) != self.params {
             return Err(Error::InvalidKey(format!(
                 "the key is for parameter set {}, the encryptor for {}",
                 key.params().name,
@@ -110,6 +113,15 @@ impl Encryptor {
             return Err(Error::DimensionMismatch {
                 expected: self.dim,
                 found: values.len(),
+            });
+        }
+        let bound = self.params.precision.query_bound();
+        let values: Vec<i32> = values.iter().map(|&v| v.into()).collect();
+        if let Some(index) = values.iter().position(|v| v.abs() > bound) {
+            return Err(Error::ValueOutOfRange {
+                index,
+                value: values[index],
+                bound,
             });
         }
         // the query's nonce, and a noise seed per feature
@@ -127,7 +139,7 @@ impl Encryptor {
         );
         let (nonce, noise_seeds) = (seeds[0], &seeds[1..]);
         let secret = key.query_secret(nonce);
-        let bodies = self.bodies(&secret, values, noise_seeds)?;
+        let bodies = self.bodies(&secret, &values, noise_seeds)?;
         let drop_bits = 64 - self.params.upload_body_bits;
         let rounded: Vec<u64> = bodies
             .iter()
@@ -146,7 +158,7 @@ impl Encryptor {
     pub(crate) fn bodies(
         &self,
         secret: &QuerySecret,
-        values: &[i8],
+        values: &[i32],
         noise_seeds: &[u128],
     ) -> Result<Vec<u64>> {
         let n = self.params.polynomial_size;
@@ -338,7 +350,8 @@ mod tests {
         let values: Vec<i8> = vec![127, -127, 0, 3, -1];
         let noise_seeds: Vec<u128> = (0..dim as u128).map(|i| 0xDEAD_BEEF * (i + 1)).collect();
         let encryptor = Encryptor::new(&V1_128, dim).unwrap();
-        let ours = encryptor.bodies(&secret, &values, &noise_seeds).unwrap();
+        let wide: Vec<i32> = values.iter().map(|&v| i32::from(v)).collect();
+        let ours = encryptor.bodies(&secret, &wide, &noise_seeds).unwrap();
         let delta_log2 = V1_128.delta_log2(dim).unwrap();
         for i in 0..dim {
             let mut plaintext = vec![0u64; n];
@@ -382,10 +395,18 @@ mod tests {
         let key = SecretKey::generate(&V1_128).unwrap();
         let encryptor = Encryptor::new(&V1_128, 4).unwrap();
         assert!(matches!(
-            encryptor.encrypt(&key, &[1, 2, 3]),
+            encryptor.encrypt(&key, &[1i8, 2, 3]),
             Err(Error::DimensionMismatch {
                 expected: 4,
                 found: 3
+            })
+        ));
+        assert!(matches!(
+            encryptor.encrypt(&key, &[1, 128, 0, 0]),
+            Err(Error::ValueOutOfRange {
+                index: 1,
+                value: 128,
+                bound: 127
             })
         ));
         assert!(Encryptor::new(&V1_128, 0).is_err());

@@ -118,6 +118,19 @@ pub enum Error {
         /// The catalog's dimension.
         dim: usize,
     },
+    /// A precision outside what this parameter set carries (see [`crate::precision`]).
+    #[error("unsupported precision: {0}")]
+    UnsupportedPrecision(String),
+    /// A query value outside the catalog's query bound.
+    #[error("query value at position {index} is {value}, outside the precision's bound {bound}")]
+    ValueOutOfRange {
+        /// Position in the vector.
+        index: usize,
+        /// The value.
+        value: i32,
+        /// The largest absolute value allowed.
+        bound: i32,
+    },
     /// A server was asked to score with a kernel it cannot use here (its operator's choice).
     #[error("the {kernel} scoring kernel cannot score this catalog here: {reason}")]
     KernelUnavailable {

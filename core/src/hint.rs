@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::bitpack;
 use crate::ntt::{switch_from_native, ServerPrime};
 use crate::params::ParameterSet;
+use crate::precision::Precision;
 use crate::stream;
 use crate::{Error, Result};
 
@@ -69,6 +70,8 @@ impl std::fmt::Debug for HintId {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Hint {
     prime: ServerPrime,
+    /// The catalog's precision: how its rows add up to items' scores, and its Delta.
+    precision: Precision,
     dim: usize,
     items: usize,
     n: usize,
@@ -89,7 +92,8 @@ pub(crate) struct HintMessage {
 
 impl Hint {
     /// A hint of `values` (`H_b` in the transform domain, block-major, each below the prime) for
-    /// a catalog of `items` items of dimension `dim`.
+    /// a catalog of `items` rows of dimension `dim` at the precision of `params` (one row per
+    /// limb of each item, [`crate::precision`]).
     pub fn try_new(
         params: &ParameterSet,
         prime: ServerPrime,
@@ -111,9 +115,11 @@ impl Hint {
                 "hint value {at} is not below the modulus"
             )));
         }
-        let id = Self::digest(prime, dim, items, &values);
+        let precision = params.precision;
+        let id = Self::digest(prime, precision, dim, items, &values);
         Ok(Self {
             prime,
+            precision,
             dim,
             items,
             n,
@@ -122,10 +128,20 @@ impl Hint {
         })
     }
 
-    fn digest(prime: ServerPrime, dim: usize, items: usize, values: &[u64]) -> HintId {
+    fn digest(
+        prime: ServerPrime,
+        precision: Precision,
+        dim: usize,
+        items: usize,
+        values: &[u64],
+    ) -> HintId {
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"veilrank-hint-v1");
         hasher.update(&prime.modulus().to_le_bytes());
+        // the baseline's ids are the ones before precisions existed
+        if precision != Precision::BASELINE {
+            hasher.update(precision.to_string().as_bytes());
+        }
         hasher.update(&(dim as u64).to_le_bytes());
         hasher.update(&(items as u64).to_le_bytes());
         for chunk in values.chunks(4096) {
@@ -149,9 +165,13 @@ impl Hint {
         let mut items = 0usize;
         let mut values = Vec::with_capacity(parts.iter().map(|p| p.values.len()).sum());
         for (k, part) in parts.into_iter().enumerate() {
-            if part.prime != prime || part.dim != dim || part.n != n {
+            if part.prime != prime
+                || part.dim != dim
+                || part.n != n
+                || part.precision != params.precision
+            {
                 return Err(Error::Malformed(format!(
-                    "hint part {k} is under another prime, dimension or polynomial size"
+                    "hint part {k} is under another prime, dimension, polynomial size or precision"
                 )));
             }
             if k < last && !part.items.is_multiple_of(n) {
@@ -176,12 +196,17 @@ impl Hint {
         self.prime
     }
 
+    /// The catalog's precision.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
     /// The catalog's dimension.
     pub fn dim(&self) -> usize {
         self.dim
     }
 
-    /// The catalog's number of items.
+    /// The catalog's number of rows: its items times its precision's limbs.
     pub fn items(&self) -> usize {
         self.items
     }

@@ -34,7 +34,7 @@
 //! checks that every d from 1 to 1024 meets 2^-64 even then.
 
 use crate::ntt::{ServerPrime, SERVER_PRIMES};
-use crate::params::{ParameterSet, VALUE_BOUND};
+use crate::params::ParameterSet;
 use crate::response::MAX_RESPONSE_BITS;
 use crate::{Error, Result};
 
@@ -65,11 +65,12 @@ impl CatalogNoiseStats {
         dc_sq: 0.0,
     };
 
-    /// A bound that holds for every catalog of dimension `dim`: every coefficient at 127 in
-    /// absolute value, and every coefficient of `J V` at its largest, `127 N`.
+    /// A bound that holds for every catalog of dimension `dim` at the precision of `params`:
+    /// every coefficient at the limb bound (127 at the baseline) in absolute value, and every
+    /// coefficient of `J V` at its largest, `127 N`.
     pub fn worst_case(params: &ParameterSet, dim: usize) -> Self {
         let n = params.polynomial_size as f64;
-        let v = VALUE_BOUND as f64;
+        let v = f64::from(params.precision.limb_bound());
         Self {
             sum_sq: dim as f64 * n * v * v,
             dc_sq: dim as f64 * n * (v * n) * (v * n),

@@ -18,10 +18,24 @@ pub struct Quantized {
     pub scale: f32,
 }
 
+/// A vector quantized to more than 8 bits ([`crate::Precision`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantizedWide {
+    /// Values within `2^(bits-1) - 1` in absolute value.
+    pub values: Vec<i16>,
+    /// The step: one unit of `values` in the original units.
+    pub scale: f32,
+}
+
 /// The scale that maps the largest absolute value among `values` to 127 (1.0 for all zeros).
 ///
 /// Fails on NaN or infinity, naming the position.
 pub fn scale_for<'a>(values: impl IntoIterator<Item = &'a f32>) -> Result<f32> {
+    scale_for_bound(values, VALUE_BOUND)
+}
+
+/// The scale that maps the largest absolute value among `values` to `bound`.
+pub fn scale_for_bound<'a>(values: impl IntoIterator<Item = &'a f32>, bound: i32) -> Result<f32> {
     let mut max = 0f32;
     for (index, v) in values.into_iter().enumerate() {
         if !v.is_finite() {
@@ -29,15 +43,21 @@ pub fn scale_for<'a>(values: impl IntoIterator<Item = &'a f32>) -> Result<f32> {
         }
         max = max.max(v.abs());
     }
-    Ok(if max > 0.0 {
-        max / VALUE_BOUND as f32
-    } else {
-        1.0
-    })
+    Ok(if max > 0.0 { max / bound as f32 } else { 1.0 })
 }
 
 /// Quantizes with a given scale (a catalog's), clamping to `[-127, 127]`.
 pub fn quantize_with_scale(values: &[f32], scale: f32) -> Result<Vec<i8>> {
+    // within +-127, so every value is an i8
+    Ok(quantize_wide_with_scale(values, scale, VALUE_BOUND)?
+        .into_iter()
+        .map(|v| v as i8)
+        .collect())
+}
+
+/// Quantizes with a given scale to values within `bound` (at most `i16::MAX`), clamping.
+pub fn quantize_wide_with_scale(values: &[f32], scale: f32, bound: i32) -> Result<Vec<i16>> {
+    let bound = bound.min(i32::from(i16::MAX)) as f32;
     values
         .iter()
         .enumerate()
@@ -45,12 +65,20 @@ pub fn quantize_with_scale(values: &[f32], scale: f32) -> Result<Vec<i8>> {
             if !v.is_finite() {
                 return Err(Error::NonFinite { index });
             }
-            let q = (v / scale)
-                .round()
-                .clamp(-(VALUE_BOUND as f32), VALUE_BOUND as f32);
-            Ok(q as i8)
+            Ok((v / scale).round().clamp(-bound, bound) as i16)
         })
         .collect()
+}
+
+/// Quantizes a vector with its own scale to `bits`-bit values (a query at a precision's query
+/// bits).
+pub fn quantize_bits(values: &[f32], bits: u32) -> Result<QuantizedWide> {
+    let bound = (1i32 << (bits.clamp(2, 16) - 1)) - 1;
+    let scale = scale_for_bound(values, bound)?;
+    Ok(QuantizedWide {
+        values: quantize_wide_with_scale(values, scale, bound)?,
+        scale,
+    })
 }
 
 /// Quantizes a vector with its own scale (a query's).
@@ -130,6 +158,23 @@ mod tests {
         );
         assert_eq!(
             quantize(&[f32::INFINITY]),
+            Err(Error::NonFinite { index: 0 })
+        );
+    }
+
+    #[test]
+    fn wide_quantization_uses_every_bit_and_agrees_with_8_bits() {
+        let q = quantize_bits(&[-4094.0, 2.0, 200.0, 0.0], 12).unwrap();
+        assert_eq!(q.values, vec![-2047, 1, 100, 0]);
+        assert_eq!(q.scale, 2.0);
+        let v = [0.5f32, -1.0, 0.25, 0.0];
+        let eight = quantize_bits(&v, 8).unwrap();
+        let narrow = quantize(&v).unwrap();
+        assert_eq!(eight.scale, narrow.scale);
+        let as_wide: Vec<i16> = narrow.values.iter().map(|&x| i16::from(x)).collect();
+        assert_eq!(eight.values, as_wide);
+        assert_eq!(
+            quantize_bits(&[f32::NAN], 12),
             Err(Error::NonFinite { index: 0 })
         );
     }

@@ -139,8 +139,9 @@ impl ReferenceCatalog {
     }
 }
 
-/// Checks a quantized catalog's shape (a supported dimension, at least one item, whole items, at
-/// most [`MAX_ITEMS`]) and returns its number of items.
+/// Checks a quantized catalog's shape (a supported dimension, at least one item, whole items,
+/// values within the precision's limb bound, at most [`MAX_ITEMS`] rows) and returns its number
+/// of rows (items times limbs).
 pub fn check_catalog(params: &ParameterSet, dim: usize, values: &[i8]) -> Result<usize> {
     params.check_dim(dim)?;
     if values.is_empty() {
@@ -153,6 +154,20 @@ pub fn check_catalog(params: &ParameterSet, dim: usize, values: &[i8]) -> Result
         )));
     }
     let items = values.len() / dim;
+    let precision = params.precision;
+    if !items.is_multiple_of(precision.limbs()) {
+        return Err(Error::Malformed(format!(
+            "{items} rows is not a whole number of items of {} limbs",
+            precision.limbs()
+        )));
+    }
+    let bound = precision.limb_bound();
+    if let Some(at) = values.iter().position(|&v| i32::from(v).abs() > bound) {
+        return Err(Error::Malformed(format!(
+            "catalog value {} at {at} is outside the bound {bound} of precision {precision}",
+            values[at]
+        )));
+    }
     if items > MAX_ITEMS {
         return Err(Error::CatalogTooLarge {
             found: items,

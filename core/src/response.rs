@@ -43,7 +43,8 @@ pub struct Decrypted {
 
 impl Response {
     /// Decrypts every score with the catalog's `hint`; `expected_items` is the catalog's size as
-    /// the client knows it.
+    /// the client knows it. At a precision with limbs, each item's rows are added back
+    /// ([`crate::precision`]): the scores are the items'.
     pub fn decrypt(&self, key: &SecretKey, hint: &Hint, expected_items: usize) -> Result<Vec<i32>> {
         Ok(self.decrypt_with_error(key, hint, expected_items)?.scores)
     }
@@ -59,10 +60,12 @@ impl Response {
         hint: &Hint,
         expected_items: usize,
     ) -> Result<Decrypted> {
-        let params = key.params();
+        let precision = hint.precision();
+        let params = &key.params().with_precision(precision);
         let n = params.polynomial_size;
         let dim = self.dim as usize;
         let p = params.plaintext_bits(dim)?;
+        let expected_rows = precision.rows(expected_items);
         let bits = u32::from(self.bits);
         if bits <= p || bits > MAX_RESPONSE_BITS {
             return Err(Error::Malformed(format!(
@@ -71,9 +74,9 @@ impl Response {
             )));
         }
         let items = self.items as usize;
-        if items != expected_items {
+        if items != expected_rows {
             return Err(Error::Malformed(format!(
-                "response scores {items} items, the catalog has {expected_items}"
+                "response scores {items} rows, the catalog has {expected_rows}"
             )));
         }
         if self.blocks.len() != items.div_ceil(n) {
@@ -127,6 +130,13 @@ impl Response {
         for (s, e) in per_block {
             scores.extend(s);
             max_error = max_error.max(e);
+        }
+        if precision.limbs() > 1 {
+            // every item's score fits an i32: `plaintext_bits` refuses precisions where not
+            scores = scores
+                .chunks_exact(precision.limbs())
+                .map(|limbs| precision.combine(limbs) as i32)
+                .collect();
         }
         Ok(Decrypted {
             scores,

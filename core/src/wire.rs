@@ -122,8 +122,10 @@ pub fn query_size_limit(params: &ParameterSet, dim: usize) -> usize {
         + packed_len(dim * params.polynomial_size, params.upload_body_bits)
 }
 
-/// Largest encoded response for a catalog of `items` items.
+/// Largest encoded response for a catalog of `items` items (at the precision of `params`: a
+/// row per limb of each item).
 pub fn response_size_limit(params: &ParameterSet, items: usize) -> usize {
+    let items = params.precision.rows(items);
     let n = params.polynomial_size;
     let blocks = items.div_ceil(n);
     ENVELOPE_OVERHEAD
@@ -138,8 +140,10 @@ pub fn response_size_limit(params: &ParameterSet, items: usize) -> usize {
         + blocks
 }
 
-/// Largest encoded hint for a catalog of `items` items (8 bytes per value at most).
+/// Largest encoded hint for a catalog of `items` items (8 bytes per value at most, a row per
+/// limb of each item).
 pub fn hint_size_limit(params: &ParameterSet, items: usize) -> usize {
+    let items = params.precision.rows(items);
     let n = params.polynomial_size;
     ENVELOPE_OVERHEAD + 8 + 4 + 4 + 8 + items.div_ceil(n) * n * 8
 }
@@ -371,9 +375,10 @@ pub fn decode_hint(
         hint_size_limit(params, items),
     )?;
     let hint = Hint::from_message(params, message)?;
-    if hint.items() != items {
+    let rows = params.precision.rows(items);
+    if hint.items() != rows {
         return Err(Error::Malformed(format!(
-            "the hint is for {} items, the catalog has {items}",
+            "the hint is for {} rows, the catalog has {rows}",
             hint.items()
         )));
     }

@@ -290,7 +290,7 @@ mod tests {
         let n = V1_128.polynomial_size;
         let (dim, items) = (2, n + 52);
         let values: Vec<i8> = (0..dim * items)
-            .map(|x| ((x * 37 + 11) % 255) as i8)
+            .map(|x| (((x * 37 + 11) % 255) as i32 - 127) as i8)
             .collect();
         let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
         let prime = catalog.noise_plan().prime;

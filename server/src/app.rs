@@ -75,8 +75,9 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
     }
     let mut catalogs = Vec::new();
     for source in &config.catalogs {
+        let params = V1_128.with_precision(source.precision.unwrap_or(config.precision));
         let mut catalog =
-            ServedCatalog::load(&source.id, &source.path, V1_128)?.with_kernel(config.kernel);
+            ServedCatalog::load(&source.id, &source.path, params)?.with_kernel(config.kernel);
         if let Some(shard) = config.shard {
             catalog = catalog.with_shard(shard)?;
         }
@@ -85,9 +86,13 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
     if catalogs.is_empty() {
         let raw = demo::catalog(config.demo_items);
         catalogs.push((
-            ServedCatalog::new(demo::CATALOG_ID, raw, V1_128)?
-                .with_kernel(config.kernel)
-                .with_shard(config.shard.unwrap_or_else(Shard::whole))?,
+            ServedCatalog::new(
+                demo::CATALOG_ID,
+                raw,
+                V1_128.with_precision(config.precision),
+            )?
+            .with_kernel(config.kernel)
+            .with_shard(config.shard.unwrap_or_else(Shard::whole))?,
             None,
         ));
     }

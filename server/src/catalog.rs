@@ -3,9 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use veilrank_core::quantize::{quantize_with_scale, scale_for};
+use veilrank_core::quantize::{quantize_wide_with_scale, scale_for_bound};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
-use veilrank_core::ParameterSet;
+use veilrank_core::{ParameterSet, Precision};
 use veilrank_engine::{Kernel, PreparedCatalog, Shard, Whole};
 
 use veilrank_core::api::{ItemInfo, Topic};
@@ -58,18 +58,33 @@ impl ServedCatalog {
             ))));
         }
         params.check_dim(raw.dim).map_err(prepare_error)?;
-        let scale =
-            scale_for(raw.items.iter().flat_map(|i| i.vector.iter())).map_err(prepare_error)?;
+        let precision = params.precision;
+        // scores of every item must fit (and be carried): refuse before anything is quantized
+        params.plaintext_bits(raw.dim).map_err(prepare_error)?;
+        let scale = scale_for_bound(
+            raw.items.iter().flat_map(|i| i.vector.iter()),
+            precision.catalog_bound(),
+        )
+        .map_err(prepare_error)?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(b"veilrank-catalog-v1");
         hasher.update(&(raw.dim as u64).to_le_bytes());
         hasher.update(&scale.to_le_bytes());
-        let (items, quantized) = quantize_items(raw.items, raw.dim, scale, |item, q| {
+        // the baseline's versions are the ones before precisions existed
+        let baseline = precision == Precision::BASELINE;
+        if !baseline {
+            hasher.update(format!("precision={precision}").as_bytes());
+        }
+        let (items, quantized) = quantize_items(raw.items, raw.dim, scale, precision, |item, q| {
             for text in [&item.id, &item.title] {
                 hasher.update(&(text.len() as u64).to_le_bytes());
                 hasher.update(text.as_bytes());
             }
-            hasher.update(&q.iter().map(|&v| v as u8).collect::<Vec<u8>>());
+            if baseline {
+                hasher.update(&q.iter().map(|&v| v as u8).collect::<Vec<u8>>());
+            } else {
+                hasher.update(&q.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+            }
         })
         .map_err(prepare_error)?;
         Ok(Self {
@@ -117,6 +132,13 @@ impl ServedCatalog {
         facts: &PartFacts,
     ) -> Result<Self> {
         let bad = |what: String| ServerError::Config(format!("catalog {id:?}, a part: {what}"));
+        if params.precision != Precision::BASELINE {
+            return Err(bad(format!(
+                "split catalogs are served at precision {} only, not {}",
+                Precision::BASELINE,
+                params.precision
+            )));
+        }
         let shard = facts.shard()?;
         if raw.dim != facts.dimension {
             return Err(bad(format!(
@@ -143,8 +165,9 @@ impl ServedCatalog {
                 facts.scale
             )));
         }
-        let (items, quantized) = quantize_items(raw.items, raw.dim, facts.scale, |_, _| {})
-            .map_err(|e| bad(e.to_string()))?;
+        let (items, quantized) =
+            quantize_items(raw.items, raw.dim, facts.scale, params.precision, |_, _| {})
+                .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             reference: CatalogRef {
                 id: id.to_string(),
@@ -166,6 +189,14 @@ impl ServedCatalog {
     /// Scores only `shard`'s blocks (its metadata, scale and version stay the whole catalog's);
     /// a part of a split catalog is already its shard's, and refuses another.
     pub fn with_shard(mut self, shard: Shard) -> Result<Self> {
+        if shard.count() > 1 && self.params.precision != Precision::BASELINE {
+            return Err(ServerError::Config(format!(
+                "catalog {:?}: shards serve precision {} only, not {}",
+                self.reference.id,
+                Precision::BASELINE,
+                self.params.precision
+            )));
+        }
         if self.whole.is_some() && shard != self.shard {
             return Err(ServerError::Config(format!(
                 "catalog {:?} is a part of shard {}, not of shard {shard}",
@@ -273,7 +304,8 @@ impl ServedCatalog {
         self.prepared.get().map(|(prepared, _)| prepared)
     }
 
-    /// The quantized vectors of `items`, item-major (public data: the catalog is public).
+    /// The catalog's rows, item-major: the quantized vectors of `items`, each split in its
+    /// precision's limbs (the vectors themselves at the baseline; public data).
     pub fn quantized(&self) -> &[i8] {
         &self.quantized
     }
@@ -284,25 +316,27 @@ impl ServedCatalog {
     }
 }
 
-/// Quantizes every item with `scale`, calling `each` on an item and its values as it goes (the
-/// content hash); the items' public metadata and the values, item-major.
+/// Quantizes every item with `scale` to the precision's catalog bits, calling `each` on an item
+/// and its values as it goes (the content hash); the items' public metadata and the catalog's
+/// rows (each item's limbs, [`Precision::rows_of`]), item-major.
 fn quantize_items(
     raw: Vec<crate::catalog_file::RawItem>,
     dim: usize,
     scale: f32,
-    mut each: impl FnMut(&ItemInfo, &[i8]),
+    precision: Precision,
+    mut each: impl FnMut(&ItemInfo, &[i16]),
 ) -> std::result::Result<(Vec<ItemInfo>, Vec<i8>), veilrank_core::Error> {
-    let mut quantized = Vec::with_capacity(raw.len() * dim);
+    let mut rows = Vec::with_capacity(precision.rows(raw.len()) * dim);
     let mut items = Vec::with_capacity(raw.len());
     for item in raw {
-        let q = quantize_with_scale(&item.vector, scale)?;
+        let q = quantize_wide_with_scale(&item.vector, scale, precision.catalog_bound())?;
         let info = ItemInfo {
             id: item.id,
             title: item.title,
         };
         each(&info, &q);
-        quantized.extend_from_slice(&q);
+        rows.extend_from_slice(&precision.rows_of(&q, dim));
         items.push(info);
     }
-    Ok((items, quantized))
+    Ok((items, rows))
 }

@@ -9,8 +9,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
-use veilrank_core::V1_128;
-
 use crate::catalog::ServedCatalog;
 use crate::error::{Result, ServerError};
 
@@ -178,7 +176,7 @@ impl Catalogs {
                 "catalog {id:?} is generated, not loaded from a file: nothing to reload"
             ))
         })?;
-        let fresh = ServedCatalog::load(id, &path, V1_128)?
+        let fresh = ServedCatalog::load(id, &path, entry.catalog.params)?
             .with_kernel(entry.catalog.kernel())
             .with_shard(entry.catalog.shard())?;
         let old = entry.catalog.reference.version.to_hex();

@@ -16,15 +16,21 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "VEILRANK_ADDR", default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
-    /// A catalog to serve, as `PATH` or `ID=PATH` (.jsonl, .ndjson, .csv, .parquet, or .npy
-    /// with its .ids; the id defaults to the file's stem). Repeat for several catalogs; the
-    /// demo catalog when none is given.
+    /// A catalog to serve, as `PATH`, `ID=PATH` or `ID@PRECISION=PATH` (.jsonl, .ndjson, .csv,
+    /// .parquet, or .npy with its .ids; the id defaults to the file's stem; the precision to
+    /// `--precision`). Repeat for several catalogs; the demo catalog when none is given.
     #[arg(long = "catalog", env = "VEILRANK_CATALOGS", value_delimiter = ',', value_parser = CatalogSource::parse)]
     pub catalogs: Vec<CatalogSource>,
     /// The catalog the single-catalog routes (`/v1/catalog`, `/v1/score`) serve: the first one
     /// given when absent.
     #[arg(long, env = "VEILRANK_DEFAULT_CATALOG")]
     pub default_catalog: Option<String>,
+    /// Value bits of catalogs and of their queries, `CATALOG/QUERY` (each 8 to 16): wider values
+    /// rank as float32 does more often, at more server time and response bytes (README,
+    /// "Ranking fidelity"; `veilrank-bench fidelity` measures a catalog). 8/8 is what clients
+    /// made before precisions speak.
+    #[arg(long, env = "VEILRANK_PRECISION", default_value_t = veilrank_core::Precision::BASELINE)]
+    pub precision: veilrank_core::Precision,
     /// Items in the generated demo catalog.
     #[arg(long, env = "VEILRANK_DEMO_ITEMS", default_value_t = crate::demo::DEFAULT_ITEMS)]
     pub demo_items: usize,
@@ -149,20 +155,32 @@ pub struct Config {
     pub cors_origins: Vec<String>,
 }
 
-/// Where a catalog comes from: `ID=PATH` or `PATH`.
+/// Where a catalog comes from: `ID@PRECISION=PATH`, `ID=PATH` or `PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogSource {
     /// The catalog's id.
     pub id: String,
     /// Its file.
     pub path: PathBuf,
+    /// Its precision, when not the server's `--precision`.
+    pub precision: Option<veilrank_core::Precision>,
 }
 
 impl CatalogSource {
-    /// Parses `ID=PATH` or `PATH` (the id is then the file's stem).
+    /// Parses `ID@PRECISION=PATH`, `ID=PATH` or `PATH` (the id is then the file's stem).
     pub fn parse(s: &str) -> Result<Self, String> {
+        let mut precision = None;
         let (id, path) = match s.split_once('=') {
-            Some((id, path)) => (id.to_string(), PathBuf::from(path)),
+            Some((id, path)) => {
+                let id = match id.split_once('@') {
+                    Some((id, p)) => {
+                        precision = Some(p.parse().map_err(|e| format!("catalog {id:?}: {e}"))?);
+                        id
+                    }
+                    None => id,
+                };
+                (id.to_string(), PathBuf::from(path))
+            }
             None => {
                 let path = PathBuf::from(s);
                 let stem = path
@@ -185,7 +203,11 @@ impl CatalogSource {
         if path.as_os_str().is_empty() {
             return Err(format!("catalog {id:?} has an empty path"));
         }
-        Ok(Self { id, path })
+        Ok(Self {
+            id,
+            path,
+            precision,
+        })
     }
 }
 
@@ -205,6 +227,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             catalogs: Vec::new(),
             default_catalog: None,
+            precision: veilrank_core::Precision::BASELINE,
             demo_items: crate::demo::DEFAULT_ITEMS,
             data_dir: PathBuf::from("veilrank-data"),
             ephemeral: true,
@@ -249,9 +272,17 @@ mod tests {
             CatalogSource::parse("films=/data/f.csv").unwrap(),
             CatalogSource {
                 id: "films".into(),
-                path: "/data/f.csv".into()
+                path: "/data/f.csv".into(),
+                precision: None,
             }
         );
+        let wide = CatalogSource::parse("films@12/10=/data/f.npy").unwrap();
+        assert_eq!(
+            (wide.id.as_str(), wide.precision.map(|p| p.to_string())),
+            ("films", Some("12/10".into()))
+        );
+        assert!(CatalogSource::parse("films@12/20=/data/f.npy").is_err());
+        assert!(CatalogSource::parse("films@=/data/f.npy").is_err());
         assert_eq!(
             CatalogSource::parse("/data/books.jsonl").unwrap().id,
             "books"

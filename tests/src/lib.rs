@@ -91,12 +91,12 @@ pub async fn serve(catalog: RawCatalog) -> RunningServer {
 
 /// [`serve`] with a configuration of the test's own.
 pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
-    let catalog =
-        veilrank_server::catalog::ServedCatalog::new("test", catalog, veilrank_core::V1_128)
-            .expect("valid test catalog")
-            .with_kernel(config.kernel)
-            .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole))
-            .expect("a whole catalog takes any shard");
+    let params = veilrank_core::V1_128.with_precision(config.precision);
+    let catalog = veilrank_server::catalog::ServedCatalog::new("test", catalog, params)
+        .expect("valid test catalog")
+        .with_kernel(config.kernel)
+        .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole))
+        .expect("a whole catalog takes any shard");
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");
     let mut server = veilrank_server::start(config, catalogs)
         .await

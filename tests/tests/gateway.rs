@@ -294,6 +294,7 @@ async fn shards_of_a_split_catalog_answer_as_the_whole_file() {
         catalogs: vec![CatalogSource {
             id: "test".into(),
             path,
+            precision: None,
         }],
         ..test_config()
     };

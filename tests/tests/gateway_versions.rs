@@ -40,6 +40,7 @@ async fn file_replica(path: &std::path::Path, k: usize) -> RunningServer {
         catalogs: vec![veilrank_server::config::CatalogSource {
             id: "test".into(),
             path: path.to_path_buf(),
+            precision: None,
         }],
         shard: Some(Shard::try_new(k, 2).unwrap()),
         admin_key: Some("gateway-test-admin-key-0123456789".into()),

@@ -167,9 +167,13 @@ struct FidelityArgs {
     /// Write the rows as JSON here.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
-    /// Plot fidelity against bits per score into this SVG file.
+    /// Plot fidelity against response bytes per item into this SVG file.
     #[arg(long)]
     plot: Option<std::path::PathBuf>,
+    /// Also time the server's scoring of one encrypted query at each precision veilrank carries
+    /// (this many runs, median; the scores are checked against the plaintext ones).
+    #[arg(long)]
+    server_time: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -384,7 +388,17 @@ fn fidelity_study(args: FidelityArgs) -> Result<(), String> {
                     query_bits,
                     scales,
                 };
-                rows.push(fidelity::measure(items, users, precision)?);
+                let mut row = fidelity::measure(items, users, precision)?;
+                if scales == fidelity::Scales::Global && users.rows() > 0 {
+                    row.cost = fidelity::cost::measure(
+                        items,
+                        users.row(0),
+                        catalog_bits,
+                        query_bits,
+                        args.server_time,
+                    )?;
+                }
+                rows.push(row);
                 // progress: the row just measured, without the header
                 let last = fidelity::table(&rows[rows.len() - 1..]);
                 eprintln!("{}", last.lines().nth(1).unwrap_or_default());

@@ -139,3 +139,36 @@ fn the_plot_draws_one_line_per_dimension_and_scheme() {
     assert!(svg.contains("<svg"), "not an SVG document");
     assert!(svg.contains("d=2 global") && svg.contains("d=2 per-dimension"));
 }
+
+/// The cost columns on the ramp: rows per item, bytes as limbs times the plan's width, the
+/// server's encrypted scores checked against the plaintext ones, and precisions veilrank does
+/// not carry left out.
+#[test]
+fn costs_follow_the_limbs_and_the_plan() {
+    let (items, users) = ramp();
+    let narrow = cost::measure(&items, users.row(0), 8, 8, Some(1))
+        .unwrap()
+        .unwrap();
+    let wide = cost::measure(&items, users.row(0), 12, 10, Some(1))
+        .unwrap()
+        .unwrap();
+    assert_eq!((narrow.limbs, wide.limbs), (1, 2));
+    for c in [&narrow, &wide] {
+        assert_eq!(
+            c.response_bytes_per_item,
+            (c.limbs as u32 * c.response_bits) as f64 / 8.0
+        );
+        assert!(c.server_ms.is_some_and(|ms| ms > 0.0));
+        // 7 bytes per hint value under ifma50, 8 under wide62
+        assert!([7.0, 8.0].contains(&(c.hint_bytes_per_item / c.limbs as f64)));
+    }
+    assert!(cost::measure(&items, users.row(0), 8, 8, None)
+        .unwrap()
+        .unwrap()
+        .server_ms
+        .is_none());
+    // 2 bits are not a veilrank precision
+    assert!(cost::measure(&items, users.row(0), 2, 2, None)
+        .unwrap()
+        .is_none());
+}

@@ -189,7 +189,7 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(ServerTiming::parse);
         // the largest response of the current version, or of a replacement twice its size
-        let limit = 2 * scores_limit(self.view().session.manifest().item_count);
+        let limit = 2 * scores_limit(&self.view().session);
         let bytes = Bytes::from(read_capped(response, limit).await?);
         report.round_trip = started.elapsed();
         report.download = report.round_trip.saturating_sub(headers_at);

@@ -1,8 +1,6 @@
 //! Reading the server's answers: typed errors, and bodies read under a size limit whatever the
 //! headers say, so that a hostile or broken server costs an error, not the client's memory.
 
-use veilrank_core::wire;
-
 use crate::error::{ClientError, Result};
 
 /// The most bytes of JSON the API ever sends in one body (a page of item metadata is the
@@ -65,8 +63,8 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| ClientError::Task(e.to_string()))?
 }
 
-/// The most bytes any response of a catalog of `items` items may have: a response of scores,
-/// or (smaller) an error's JSON.
-pub(crate) fn scores_limit(items: usize) -> usize {
-    wire::response_size_limit(&veilrank_core::V1_128, items).max(JSON_LIMIT)
+/// The most bytes a response to a query of `session` may have: a response of scores, or
+/// (smaller) an error's JSON.
+pub(crate) fn scores_limit(session: &crate::Session) -> usize {
+    session.response_size_limit().max(JSON_LIMIT)
 }

@@ -1,74 +1,90 @@
-//! What this parameter set's noise analysis carries beyond 8-bit values, by the formulas of
-//! [`super`], for the worst catalog of each dimension: the facts `docs/design/precision.md`
-//! builds on. Values are signed and symmetric: `b` bits bound them by `2^(b-1) - 1`.
+//! What the noise analysis carries at each precision, for the worst catalog of each dimension:
+//! the facts `docs/design/precision.md` and the README's precision table build on.
 
 use super::*;
 use crate::params::V1_128;
+use crate::precision::Precision;
 
-/// The worst catalog's norms for values bounded by `bound`, as
-/// [`CatalogNoiseStats::worst_case`] has them for 127.
-fn worst(dim: usize, bound: f64) -> CatalogNoiseStats {
-    let n = V1_128.polynomial_size as f64;
-    CatalogNoiseStats {
-        sum_sq: dim as f64 * n * bound * bound,
-        dc_sq: dim as f64 * n * (bound * n) * (bound * n),
-    }
+fn at(catalog_bits: u32, query_bits: u32) -> ParameterSet {
+    V1_128.with_precision(Precision::try_new(catalog_bits, query_bits).unwrap())
 }
 
-/// Bits of the plaintext space for scores of `dim` products of values bounded by `c` and `q`.
-fn plaintext_bits(dim: usize, c: u64, q: u64) -> u32 {
-    let max_abs = dim as u64 * c * q;
-    u64::BITS - max_abs.leading_zeros() + 1
+/// Whether some server prime and response width keep every score of the worst catalog of
+/// `dim` within 2^-64.
+fn carried(params: &ParameterSet, dim: usize) -> bool {
+    choose(params, dim, &CatalogNoiseStats::worst_case(params, dim)).is_ok()
 }
 
-/// Whether some server prime and response width keep a score's failure at most 2^-64.
-fn carried(dim: usize, catalog_bits: u32, query_bits: u32) -> bool {
-    let bound = |bits: u32| (1u64 << (bits - 1)) - 1;
-    let (c, q) = (bound(catalog_bits), bound(query_bits));
-    let p = plaintext_bits(dim, c, q);
-    let stats = worst(dim, c as f64);
-    SERVER_PRIMES.iter().any(|&prime| {
-        (p + 1..=MAX_RESPONSE_BITS).any(|w| {
-            let half_delta = 2f64.powi(63 - p as i32) - 3.0;
-            let x = half_delta / error_std_dev(&V1_128, &stats, prime, w);
-            gaussian_tail_log2(x) <= TARGET_LOG2_FAILURE
-        })
-    })
+/// The largest dimension up to which every dimension is carried (0: none).
+fn carried_up_to(params: &ParameterSet) -> usize {
+    (1..=params.max_dim)
+        .take_while(|&d| carried(params, d))
+        .last()
+        .unwrap_or(0)
 }
 
+/// One ciphertext limb of more than 8 bits runs out of room: 10-bit catalogs without limbs are
+/// what the analysis cannot carry far (the design note's table), which is why wider catalogs
+/// are split in limbs of at most 6 bits.
 #[test]
-fn the_helpers_agree_with_the_8_bit_analysis() {
+fn limbs_keep_wide_catalogs_within_the_baseline_noise() {
     for dim in [1, 64, 1024] {
         assert_eq!(
-            plaintext_bits(dim, 127, 127),
-            V1_128.plaintext_bits(dim).unwrap()
+            CatalogNoiseStats::worst_case(&at(12, 10), dim).sum_sq,
+            CatalogNoiseStats::worst_case(&V1_128, dim).sum_sq * (32.0 * 32.0) / (127.0 * 127.0)
         );
-        assert_eq!(
-            worst(dim, 127.0),
-            CatalogNoiseStats::worst_case(&V1_128, dim)
-        );
-        assert!(carried(dim, 8, 8));
     }
 }
 
-/// The encryption noise times the catalog's norm grows with the catalog's bound while Delta
-/// shrinks with both bounds: in one 64-bit ciphertext, wider catalog values run out of room.
+/// The precisions the fidelity study needs, at every dimension from 1 to 1024.
 #[test]
-fn wider_catalog_values_do_not_fit_one_64_bit_ciphertext() {
-    assert!(carried(64, 10, 10));
-    assert!(!carried(128, 10, 10));
-    assert!(!carried(64, 12, 10));
-    assert!(!carried(64, 12, 12));
-    assert!(!carried(1, 14, 14));
+fn twelve_bit_catalogs_with_ten_bit_queries_are_carried_at_every_dimension() {
+    for (c, q) in [(8, 8), (9, 9), (10, 10), (12, 8), (12, 10), (14, 8)] {
+        let params = at(c, q);
+        for dim in 1..=V1_128.max_dim {
+            let plan = choose(&params, dim, &CatalogNoiseStats::worst_case(&params, dim));
+            let plan = plan.unwrap_or_else(|e| panic!("{c}/{q} at d = {dim}: {e}"));
+            assert!(plan.log2_failure <= TARGET_LOG2_FAILURE);
+        }
+    }
 }
 
-/// The catalog side split in 7-bit limbs (each scored as today, the client adding `hi 2^6 +
-/// lo`) carries 10-bit queries at every dimension; 12-bit queries stop short of d = 1024.
+/// Wider queries cost plaintext bits in every limb; past 12 bits they stop short of d = 1024.
+/// The widest catalogs are limited by the scores' `i32` first: 16/8 up to d = 516, 16/16 up to
+/// d = 2.
 #[test]
-fn seven_bit_catalog_limbs_carry_ten_bit_queries_at_every_dimension() {
-    for dim in 1..=V1_128.max_dim {
-        assert!(carried(dim, 7, 10), "d = {dim}");
+fn the_widest_precisions_are_carried_only_at_small_dimensions() {
+    assert!(carried_up_to(&at(12, 12)) >= 384);
+    assert!(carried_up_to(&at(12, 14)) < 1024);
+    assert_eq!(carried_up_to(&at(16, 8)), 516);
+    assert_eq!(carried_up_to(&at(16, 16)), 2);
+    assert!(matches!(
+        at(16, 16).plaintext_bits(3),
+        Err(Error::UnsupportedPrecision(_))
+    ));
+}
+
+/// Prints the README's precision table: `cargo test -p veilrank-core precision_table --
+/// --ignored --nocapture`.
+#[test]
+#[ignore]
+fn precision_table() {
+    println!("| catalog/query bits | limbs | carried up to d | plan at d = 64 | at d = 384 |");
+    for c in [8, 10, 12, 14, 16] {
+        for q in [8, 10, 12, 14, 16] {
+            let params = at(c, q);
+            let plan = |dim: usize| {
+                choose(&params, dim, &CatalogNoiseStats::worst_case(&params, dim))
+                    .map(|p| format!("{} / {} bits", p.prime.name(), p.response_bits))
+                    .unwrap_or_else(|_| "-".into())
+            };
+            println!(
+                "| {c}/{q} | {} | {} | {} | {} |",
+                params.precision.limbs(),
+                carried_up_to(&params),
+                plan(64),
+                plan(384)
+            );
+        }
     }
-    assert!(carried(384, 7, 12));
-    assert!(!carried(1024, 7, 12));
 }

@@ -78,16 +78,19 @@ pub async fn default_manifest(State(state): State<AppState>) -> Result<Response,
 fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
     let prepared = catalog.prepared().ok_or_else(AppError::not_ready)?;
     let plan = prepared.noise_plan();
+    let precision = catalog.params.precision;
     Ok(Json(Manifest {
         id: catalog.reference.id.clone(),
         content_version: catalog.reference.version.to_hex(),
         item_count: catalog.item_count(),
         dimension: catalog.dim,
         quantization: Quantization {
-            bound: veilrank_core::params::VALUE_BOUND,
+            bound: precision.catalog_bound(),
+            query_bound: precision.query_bound(),
             catalog_scale: catalog.scale,
-            query_scale: "per query: max|u| / 127".into(),
+            query_scale: format!("per query: max|u| / {}", precision.query_bound()),
         },
+        precision,
         parameters: Parameters {
             name: catalog.params.name.into(),
             fingerprint: catalog.params.fingerprint().to_hex(),

@@ -1,0 +1,197 @@
+//! Catalogs at a wider precision over real HTTP through the SDK: exact scores of the wide values,
+//! the manifest stating the precision, and clients or stored profiles of another precision
+//! refused with a typed error.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use veilrank_client::{Client, ClientError, SecretKey, Session};
+use veilrank_core::quantize::quantize_bits;
+use veilrank_core::{plain, wire, Encryptor, Precision, V1_128};
+use veilrank_e2e::{serve_with, test_config};
+use veilrank_server::catalog_file::{RawCatalog, RawItem};
+use veilrank_server::{Config, RunningServer};
+
+fn float_catalog(seed: u64, dim: usize, items: usize) -> RawCatalog {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    RawCatalog {
+        dim,
+        items: (0..items)
+            .map(|i| RawItem {
+                id: format!("i{i}"),
+                title: format!("item {i}"),
+                vector: (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+            })
+            .collect(),
+        topics: Vec::new(),
+    }
+}
+
+fn wide() -> Precision {
+    "12/10".parse().unwrap()
+}
+
+fn config_at(precision: Precision) -> Config {
+    Config {
+        precision,
+        ..test_config()
+    }
+}
+
+/// The plaintext scores of `prefs` at the served catalog's precision.
+fn expected(server: &RunningServer, prefs: &[f32]) -> Vec<i32> {
+    let catalog = server.state.catalogs.default_catalog();
+    let precision = catalog.params.precision;
+    let query = quantize_bits(prefs, precision.query_bits()).unwrap();
+    plain::item_scores(precision, catalog.quantized(), catalog.dim, &query.values)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_catalog_scores_exactly_over_http() {
+    let (dim, items) = (24, 4096);
+    let server = serve_with(&config_at(wide()), float_catalog(1, dim, items)).await;
+    let client = Client::connect(&server.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let manifest = client.manifest();
+    assert_eq!(manifest.precision, wide());
+    assert_eq!(
+        (
+            manifest.quantization.bound,
+            manifest.quantization.query_bound
+        ),
+        (2047, 511)
+    );
+    assert_eq!(manifest.item_count, items);
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for _ in 0..3 {
+        let prefs: Vec<f32> = (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let scores = client.score(&key, &prefs).await.unwrap();
+        assert_eq!(scores.raw, expected(&server, &prefs));
+        // the wide values are in use: some score is beyond what 8/8 values can reach
+        assert!(scores
+            .raw
+            .iter()
+            .any(|s| s.unsigned_abs() > (dim * 127 * 127) as u32));
+    }
+    // the same catalog at 8/8: half the rows (2 blocks against 4), so half the hint
+    let narrow = serve_with(&test_config(), float_catalog(1, dim, items)).await;
+    let narrow_client = Client::connect(&narrow.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let ratio = manifest.hint_bytes as f64 / narrow_client.manifest().hint_bytes as f64;
+    assert!((1.9..=2.1).contains(&ratio), "hint ratio {ratio}");
+    narrow.shutdown().await.unwrap();
+    server.shutdown().await.unwrap();
+}
+
+/// A client made before precisions knows only the 8/8 fingerprint: it refuses the manifest with
+/// its typed parameter mismatch, and a query it encrypts is refused by the server with 409.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_client_is_refused_with_a_typed_error() {
+    let dim = 8;
+    let server = serve_with(&config_at(wide()), float_catalog(3, dim, 100)).await;
+    let client = Client::connect(&server.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut old = client.manifest();
+    // what a client before precisions decodes: no precision field, so 8/8
+    old.precision = Precision::BASELINE;
+    assert!(matches!(
+        Session::new(old.clone()),
+        Err(ClientError::ParameterMismatch { .. })
+    ));
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let query = Encryptor::new(&V1_128, dim)
+        .unwrap()
+        .encrypt(&key, &[1i8; 8])
+        .unwrap();
+    let catalog = Session::new(client.manifest()).unwrap().catalog().clone();
+    let body = wire::encode_query(&V1_128, &catalog, &query).unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/score", server.url()))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("parameter_mismatch"), "{text}");
+    server.shutdown().await.unwrap();
+}
+
+/// [`serve_with`] once the previous server's tasks have let go of the profile database (they
+/// end shortly after its shutdown returns).
+async fn serve_once_released(config: &Config, raw: RawCatalog) -> RunningServer {
+    for _ in 0..100 {
+        let catalog = veilrank_server::catalog::ServedCatalog::new(
+            "test",
+            raw.clone(),
+            V1_128.with_precision(config.precision),
+        )
+        .unwrap();
+        let catalogs =
+            veilrank_server::catalogs::Catalogs::try_new(vec![(catalog, None)], "test").unwrap();
+        match veilrank_server::start(config, catalogs).await {
+            Ok(mut server) => {
+                server.ready().await.unwrap();
+                return server;
+            }
+            Err(e) if e.to_string().contains("already open") => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the profile database stayed locked for 5 s after the first server's shutdown");
+}
+
+/// A profile stored while the catalog was 8/8 cannot be scored once the server serves it at
+/// 12/10 (its Delta would be wrong): a typed error, and the profile can be replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_of_another_precision_is_incompatible_not_misread() {
+    let dir = tempfile::tempdir().unwrap();
+    let dim = 8;
+    let persistent = |precision| Config {
+        ephemeral: false,
+        data_dir: dir.path().to_path_buf(),
+        ..config_at(precision)
+    };
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let prefs = vec![0.5f32; dim];
+    let first = serve_with(&persistent(Precision::BASELINE), float_catalog(4, dim, 50)).await;
+    let client = Client::connect(&first.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut profile = client.create_profile(&key, &prefs).await.unwrap();
+    let addr = first.addr;
+    first.shutdown().await.unwrap();
+
+    let again = Config {
+        addr,
+        ..persistent(wide())
+    };
+    let second = serve_once_released(&again, float_catalog(4, dim, 50)).await;
+    let client = Client::connect(&second.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let refused = client.score_profile(&profile, &key).await;
+    assert!(
+        matches!(refused, Err(ClientError::ProfileIncompatible { .. })),
+        "{refused:?}"
+    );
+    client
+        .replace_profile(&mut profile, &key, &prefs)
+        .await
+        .unwrap();
+    let scores = client.score_profile(&profile, &key).await.unwrap();
+    assert_eq!(scores.raw, expected(&second, &prefs));
+    second.shutdown().await.unwrap();
+}
