@@ -78,8 +78,9 @@ async fn recommend_prints_the_plaintext_ranking_as_json() {
             .zip(&topic.vector)
             .for_each(|(p, v)| *p += v);
     }
-    let query = quantize::quantize(&prefs).unwrap();
-    let expected = plain::scores(served.quantized(), served.dim, &query.values);
+    let precision = served.params.precision;
+    let query = quantize::quantize_bits(&prefs, precision.query_bits()).unwrap();
+    let expected = plain::item_scores(precision, served.quantized(), served.dim, &query.values);
     for (position, (item, index)) in items.iter().zip(rank::top_k(&expected, 7)).enumerate() {
         assert_eq!(item["rank"], position + 1);
         assert_eq!(item["id"], served.items[index].id.as_str());
@@ -188,8 +189,9 @@ async fn profile_verbs_create_score_replace_show_delete() {
         .unwrap()
         .vector;
     let expected_top = |prefs: &[f32]| {
-        let query = quantize::quantize(prefs).unwrap();
-        let expected = plain::scores(served.quantized(), served.dim, &query.values);
+        let precision = served.params.precision;
+        let query = quantize::quantize_bits(prefs, precision.query_bits()).unwrap();
+        let expected = plain::item_scores(precision, served.quantized(), served.dim, &query.values);
         rank::top_k(&expected, 5)
             .into_iter()
             .map(|i| served.items[i].id.clone())

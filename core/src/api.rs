@@ -4,6 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::precision::Precision;
 
+fn baseline_precision() -> Precision {
+    Precision::BASELINE
+}
+
 fn baseline_query_bound() -> i32 {
     Precision::BASELINE.query_bound()
 }
@@ -34,7 +38,7 @@ pub struct Manifest {
     /// Value bits of the catalog and of its queries: the SDK quantizes queries to the query
     /// bits, and the catalog is scored as `limbs` rows per item ([`crate::precision`]). Absent
     /// (servers before precisions): 8/8.
-    #[serde(default)]
+    #[serde(default = "baseline_precision")]
     pub precision: Precision,
     /// The parameter set.
     pub parameters: Parameters,

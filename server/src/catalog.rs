@@ -134,7 +134,7 @@ impl ServedCatalog {
         let bad = |what: String| ServerError::Config(format!("catalog {id:?}, a part: {what}"));
         if params.precision != Precision::BASELINE {
             return Err(bad(format!(
-                "split catalogs are served at precision {} only, not {}",
+                "split catalogs are served at precision {} only, not {} (pass --precision 8/8)",
                 Precision::BASELINE,
                 params.precision
             )));
@@ -191,7 +191,7 @@ impl ServedCatalog {
     pub fn with_shard(mut self, shard: Shard) -> Result<Self> {
         if shard.count() > 1 && self.params.precision != Precision::BASELINE {
             return Err(ServerError::Config(format!(
-                "catalog {:?}: shards serve precision {} only, not {}",
+                "catalog {:?}: shards serve precision {} only, not {} (pass --precision 8/8)",
                 self.reference.id,
                 Precision::BASELINE,
                 self.params.precision

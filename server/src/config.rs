@@ -28,8 +28,8 @@ pub struct Config {
     /// Value bits of catalogs and of their queries, `CATALOG/QUERY` (each 8 to 16): wider values
     /// rank as float32 does more often, at more server time and response bytes (README,
     /// "Ranking fidelity"; `veilrank-bench fidelity` measures a catalog). 8/8 is what clients
-    /// made before precisions speak.
-    #[arg(long, env = "VEILRANK_PRECISION", default_value_t = veilrank_core::Precision::BASELINE)]
+    /// made before precisions speak, and what shards and split catalogs serve.
+    #[arg(long, env = "VEILRANK_PRECISION", default_value_t = veilrank_core::Precision::RECOMMENDED)]
     pub precision: veilrank_core::Precision,
     /// Items in the generated demo catalog.
     #[arg(long, env = "VEILRANK_DEMO_ITEMS", default_value_t = crate::demo::DEFAULT_ITEMS)]
@@ -227,7 +227,7 @@ impl Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             catalogs: Vec::new(),
             default_catalog: None,
-            precision: veilrank_core::Precision::BASELINE,
+            precision: veilrank_core::Precision::RECOMMENDED,
             demo_items: crate::demo::DEFAULT_ITEMS,
             data_dir: PathBuf::from("veilrank-data"),
             ephemeral: true,

@@ -119,14 +119,32 @@ async fn shards_gateways_and_postgres_on_separate_hosts() {
     let mut shards = Vec::new();
     for k in 0..SHARDS {
         let shard = format!("{k}/{SHARDS}");
-        let args = ["--catalog", &catalog_arg, "--shard", &shard, "--ephemeral"];
+        let args = [
+            "--catalog",
+            &catalog_arg,
+            "--shard",
+            &shard,
+            "--ephemeral",
+            "--precision",
+            "8/8",
+        ];
         shards.push(hosts.server(
             &format!("s{k}"),
             &args,
             &[("VEILRANK_ADMIN_KEY", ADMIN_KEY)],
         ));
     }
-    let single = hosts.server("one", &["--catalog", &catalog_arg, "--ephemeral"], &[]);
+    let single = hosts.server(
+        "one",
+        &[
+            "--catalog",
+            &catalog_arg,
+            "--ephemeral",
+            "--precision",
+            "8/8",
+        ],
+        &[],
+    );
     let upstreams: Vec<String> = shards.iter().map(|s| format!("--upstream={s}")).collect();
     let mut gateways = Vec::new();
     for g in 0..2 {

@@ -54,6 +54,8 @@ impl Server {
     /// [`Self::start`] with the profiles in PostgreSQL when `database` names one.
     fn start_on(dir: &Path, database: Option<&str>) -> Self {
         let mut command = common::server(&dir.join("films.jsonl"), &dir.join("data"));
+        // the integer catalog quantizes to itself at 8/8, and the queries are encrypted at it
+        command.args(["--precision", "8/8"]);
         if let Some(url) = database {
             command.arg("--database").arg(url);
             if let Some(ca) = std::env::var_os("VEILRANK_TEST_DATABASE_CA") {

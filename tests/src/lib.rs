@@ -43,10 +43,13 @@ pub fn random_values(seed: u64, len: usize) -> Vec<i8> {
     v
 }
 
-/// The in-process test configuration: a free loopback port, profiles in memory.
+/// The in-process test configuration: a free loopback port, profiles in memory, and precision
+/// 8/8, at which [`integer_catalog`]s quantize to themselves (`tests/tests/precision.rs` and the
+/// demo's tests cover the wider default).
 pub fn test_config() -> Config {
     Config {
         addr: "127.0.0.1:0".parse().expect("literal address"),
+        precision: veilrank_core::Precision::BASELINE,
         ..Config::demo()
     }
 }

@@ -100,14 +100,19 @@ fn write_jsonl(path: &Path, catalog: &RawCatalog) {
     std::fs::write(path, text).expect("temp file");
 }
 
-/// The ranking a user gets in plaintext: the SDK's preference vector for the topics, quantized,
-/// dotted with the catalog's quantized items, the 10 best (ties by position).
+/// The ranking a user gets in plaintext: the SDK's preference vector for the topics, quantized
+/// at the catalog's precision, dotted with the catalog's quantized items, the 10 best (ties by
+/// position).
 fn plaintext_top10(manifest: &Manifest, catalog: &RawCatalog) -> Vec<(String, i64)> {
     let session = Session::new(manifest.clone()).expect("manifest");
     let prefs = session.preferences_from_topics(&TOPICS).expect("topics");
-    let query = quantize::quantize(&prefs).expect("finite").values;
-    let served = ServedCatalog::new("demo", catalog.clone(), V1_128).expect("catalog");
-    let scores = plain::scores(served.quantized(), catalog.dim, &query);
+    let precision = manifest.precision;
+    let query = quantize::quantize_bits(&prefs, precision.query_bits())
+        .expect("finite")
+        .values;
+    let served = ServedCatalog::new("demo", catalog.clone(), V1_128.with_precision(precision))
+        .expect("catalog");
+    let scores = plain::item_scores(precision, served.quantized(), catalog.dim, &query);
     rank::top_k(&scores, 10)
         .into_iter()
         .map(|i| (catalog.items[i].id.clone(), i64::from(scores[i])))
@@ -148,6 +153,8 @@ fn the_demo_page_ranks_as_plaintext_notices_a_new_catalog_and_says_when_the_serv
     let config = veilrank_server::Config {
         catalogs: vec![CatalogSource::parse(&format!("demo={}", path.display())).expect("source")],
         admin_key: Some(ADMIN.into()),
+        // the default precision, which the page's wasm client learns from the manifest
+        precision: veilrank_core::Precision::RECOMMENDED,
         ..test_config()
     };
     let server = rt.block_on(async {
@@ -171,6 +178,7 @@ fn the_demo_page_ranks_as_plaintext_notices_a_new_catalog_and_says_when_the_serv
     let mut page = Page::open(&url);
     let result = page.recommend();
     let m1 = manifest(&rt);
+    assert_eq!(m1.precision, veilrank_core::Precision::RECOMMENDED);
     assert_eq!(shown(&result), plaintext_top10(&m1, &first), "{result}");
     assert_eq!(
         result["report"]["contentVersion"],
