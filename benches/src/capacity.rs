@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use veilrank_client::{Client, SecretKey};
-use veilrank_core::quantize::quantize;
-use veilrank_core::{plain, V1_128};
+use veilrank_core::quantize::quantize_bits;
+use veilrank_core::{plain, Precision, V1_128};
 
 use crate::in_process::{self, InProcess};
 use crate::progress::bar;
@@ -36,6 +36,8 @@ pub struct Capacity {
     pub progress: bool,
     /// The scoring kernel (`None`: the fastest this CPU runs).
     pub kernel: Option<veilrank_engine::Kernel>,
+    /// The catalog's precision.
+    pub precision: Precision,
 }
 
 /// What one capacity run measured. Times in milliseconds.
@@ -64,6 +66,9 @@ pub struct CapacityOutcome {
     /// The scoring kernel the server ran.
     #[serde(default)]
     pub kernel: String,
+    /// The catalog's precision (empty in results made before precisions).
+    #[serde(default)]
+    pub precision: String,
     /// The CPU's model name.
     #[serde(default)]
     pub cpu: String,
@@ -75,7 +80,15 @@ pub struct CapacityOutcome {
 /// Runs one capacity measurement against a fresh in-process server; an error if any client's
 /// decrypted scores differ from the plaintext scores.
 pub async fn run(c: &Capacity) -> Result<CapacityOutcome, String> {
-    let p = in_process::start_in_process(c.items, c.dim, c.max_batch, c.progress, c.kernel).await?;
+    let p = in_process::start_in_process(
+        c.items,
+        c.dim,
+        c.max_batch,
+        c.progress,
+        c.kernel,
+        c.precision,
+    )
+    .await?;
     let outcome = drive(c, &p).await;
     p.server
         .shutdown()
@@ -110,9 +123,15 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
             .decrypt_scores(&key, answer)
             .await
             .map_err(|e| format!("decrypt: {e}"))?;
-        let quantized = quantize(&prefs).map_err(|e| e.to_string())?;
+        let quantized =
+            quantize_bits(&prefs, c.precision.query_bits()).map_err(|e| e.to_string())?;
         let expected = tokio::task::block_in_place(|| {
-            plain::scores(p.quantized.quantized(), c.dim, &quantized.values)
+            plain::item_scores(
+                c.precision,
+                p.quantized.quantized(),
+                c.dim,
+                &quantized.values,
+            )
         });
         if scores.raw != expected {
             return Err(format!(
@@ -174,6 +193,7 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
             .prepared()
             .map_or("", veilrank_engine::PreparedCatalog::kernel_name)
             .to_string(),
+        precision: c.precision.to_string(),
         cpu: crate::system::cpu_model(),
         isa: crate::system::isa_features(),
     })
@@ -197,13 +217,14 @@ pub fn table(alone: &CapacityOutcome, batched: &CapacityOutcome) -> String {
     };
     format!(
         "server capacity, {} items x {} dims, {} clients replaying their queries, {} queries, \
-         {} kernel\n  machine: {} ({})\n  \
+         {} kernel, precision {}\n  machine: {} ({})\n  \
          {:<24} {:>8} {:>10} {:>10} {:>10} {:>8}\n{}{}  throughput ratio (batched / one at a time): {:.2}x\n",
         alone.items,
         alone.dim,
         alone.concurrency,
         alone.queries,
         alone.kernel,
+        alone.precision,
         alone.cpu,
         alone.isa,
         "server",

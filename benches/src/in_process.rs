@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use veilrank_core::V1_128;
+use veilrank_core::{Precision, V1_128};
 use veilrank_engine::Kernel;
 use veilrank_server::catalog::ServedCatalog;
 use veilrank_server::catalog_file::{RawCatalog, RawItem};
@@ -43,17 +43,18 @@ pub struct InProcess {
     pub prepared_bytes: usize,
 }
 
-/// Starts a server on a free loopback port with a prepared `items x dim` catalog, no API keys,
-/// profiles in memory.
+/// Starts a server on a free loopback port with a prepared `items x dim` catalog at
+/// `precision`, no API keys, profiles in memory.
 pub async fn start_in_process(
     items: usize,
     dim: usize,
     max_batch: usize,
     progress: bool,
     kernel: Option<Kernel>,
+    precision: Precision,
 ) -> Result<InProcess, String> {
     let raw = synthetic_catalog(items, dim);
-    let catalog = ServedCatalog::new("bench", raw, V1_128)
+    let catalog = ServedCatalog::new("bench", raw, V1_128.with_precision(precision))
         .map_err(|e| format!("catalog: {e}"))?
         .with_kernel(kernel);
     let bar = bar(progress, 0, "preparing");

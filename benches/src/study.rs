@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use veilrank_client::{Client, Report, SecretKey};
-use veilrank_core::V1_128;
+use veilrank_core::{Precision, V1_128};
 use veilrank_engine::{Kernel, PreparedCatalog};
 
 use crate::baselines::{self, NaiveTfhe};
@@ -39,6 +39,8 @@ pub struct Study {
     pub progress: bool,
     /// The in-process server's scoring kernel (`None`: the fastest this CPU runs).
     pub kernel: Option<Kernel>,
+    /// The in-process server's precision.
+    pub precision: Precision,
 }
 
 /// Everything a study measured. Times in milliseconds unless named otherwise.
@@ -62,6 +64,9 @@ pub struct Outcome {
     pub isa: String,
     /// The scoring kernel the server ran (`remote` for `--server`, which does not say).
     pub kernel: String,
+    /// The catalog's precision, catalog/query bits (empty in results made before precisions).
+    #[serde(default)]
+    pub precision: String,
     /// The plaintext baseline's kernel.
     pub baseline_kernel: String,
     /// End-to-end latency percentiles: encryption to ranked items.
@@ -202,6 +207,7 @@ pub async fn run(study: &Study) -> Result<Outcome, String> {
                 study.max_batch,
                 study.progress,
                 study.kernel,
+                study.precision,
             )
             .await?,
         ),
@@ -343,6 +349,9 @@ async fn drive(
             .map_or("remote", PreparedCatalog::kernel_name)
             .to_string(),
         baseline_kernel: veilrank_engine::baseline::kernel_name(dim).to_string(),
+        precision: in_process.map_or("remote".to_string(), |p| {
+            p.quantized.params.precision.to_string()
+        }),
         latency_p50_ms: ms(&all.total, 0.5),
         latency_p90_ms: ms(&all.total, 0.9),
         latency_p99_ms: ms(&all.total, 0.99),

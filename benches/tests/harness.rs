@@ -10,8 +10,9 @@ use veilrank_bench::in_process;
 use veilrank_bench::study::{self, Study};
 use veilrank_bench::{output, plots};
 
-const REQUIRED: [&str; 21] = [
+const REQUIRED: [&str; 22] = [
     "items",
+    "precision",
     "dim",
     "concurrency",
     "queries",
@@ -53,6 +54,8 @@ fn small(
         top: 5,
         progress: false,
         kernel: None,
+        // the byte counts below are checked at one row per item
+        precision: veilrank_core::Precision::BASELINE,
     }
 }
 
@@ -79,6 +82,7 @@ async fn a_small_study_reports_every_field_consistently() {
 
     for o in &outcomes {
         assert_eq!((o.items, o.dim, o.queries), (items, dim, 6));
+        assert_eq!(o.precision, "8/8");
         assert!(o.latency_p50_ms > 0.0);
         assert!(o.latency_p50_ms <= o.latency_p90_ms);
         assert!(o.latency_p90_ms <= o.latency_p99_ms);
@@ -143,9 +147,16 @@ async fn a_small_study_reports_every_field_consistently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_study_against_a_running_server_reports_the_servers_memory() {
     let (items, dim) = (2048, 8);
-    let running = in_process::start_in_process(items, dim, 4, false, None)
-        .await
-        .unwrap();
+    let running = in_process::start_in_process(
+        items,
+        dim,
+        4,
+        false,
+        None,
+        veilrank_core::Precision::BASELINE,
+    )
+    .await
+    .unwrap();
     let outcome = study::run(&small(Some(running.server.url()), items, dim, 2, 4))
         .await
         .unwrap();
@@ -174,6 +185,7 @@ async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
         max_batch,
         progress: false,
         kernel: None,
+        precision: veilrank_core::Precision::RECOMMENDED,
     };
     let alone = capacity::run(&run(1)).await.unwrap();
     let batched = capacity::run(&run(4)).await.unwrap();
@@ -201,6 +213,9 @@ async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
     assert_eq!(alone.kernel, best.name());
     assert_eq!(alone.cpu, veilrank_bench::system::cpu_model());
     assert!(table.contains(&alone.cpu) && table.contains(&format!("{best} kernel")));
+    // the precision too (the run checks each user's scores against its plaintext)
+    assert_eq!(alone.precision, "12/10");
+    assert!(table.contains("precision 12/10"), "{table}");
     let portable = capacity::run(&Capacity {
         kernel: Some(veilrank_engine::Kernel::Portable),
         ..run(2)

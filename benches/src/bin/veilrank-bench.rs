@@ -75,6 +75,9 @@ struct Common {
     /// fastest this CPU runs: kernels side by side on one machine.
     #[arg(long)]
     kernel: Option<Kernel>,
+    /// The in-process catalog's precision, catalog/query bits (the server's default when absent).
+    #[arg(long, default_value_t = veilrank_core::Precision::RECOMMENDED)]
+    precision: veilrank_core::Precision,
 }
 
 #[derive(Args)]
@@ -142,6 +145,9 @@ struct CapacityArgs {
     /// The scoring kernel (ifma, avx2, neon, portable) instead of the fastest this CPU runs.
     #[arg(long)]
     kernel: Option<Kernel>,
+    /// The catalog's precision, catalog/query bits (the server's default when absent).
+    #[arg(long, default_value_t = veilrank_core::Precision::RECOMMENDED)]
+    precision: veilrank_core::Precision,
 }
 
 #[derive(Args)]
@@ -241,6 +247,7 @@ fn study_of(common: &Common, server: Option<String>, items: usize, dim: usize, c
         top: common.top.max(1),
         progress: true,
         kernel: common.kernel,
+        precision: common.precision,
     }
 }
 
@@ -345,6 +352,7 @@ async fn capacity(args: CapacityArgs) -> Result<(), String> {
         max_batch: max_batch as usize,
         progress: true,
         kernel: args.kernel,
+        precision: args.precision,
     };
     eprintln!("one query at a time...");
     let alone = capacity::run(&run(1)).await?;
