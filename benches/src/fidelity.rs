@@ -17,6 +17,9 @@ pub enum Scales {
     Global,
     /// One scale per dimension, folded into the query (`q_j s_j`) before it is quantized.
     PerDimension,
+    /// One public scale per item, `max|v_i| / (2^(b-1) - 1)`, multiplied into the item's exact
+    /// score by the client after decryption.
+    PerItem,
 }
 
 impl Scales {
@@ -26,6 +29,7 @@ impl Scales {
         match self {
             Scales::Global => "global",
             Scales::PerDimension => "per-dimension",
+            Scales::PerItem => "per-item",
         }
     }
 }
@@ -90,9 +94,36 @@ fn bound(bits: u32) -> f64 {
 }
 
 /// Quantized catalog values (exact integers, stored as f64 so that dot products are exact up to
-/// 2^53 and vectorize) and the per-dimension scales to fold into a query.
-fn quantize_catalog(items: &Matrix, bits: u32, scales: Scales) -> (Vec<f64>, Vec<f64>) {
+/// 2^53 and vectorize), the per-dimension scales to fold into a query, and the per-item scales to
+/// multiply the exact scores by (all 1 but for [`Scales::PerItem`]).
+fn quantize_catalog(items: &Matrix, bits: u32, scales: Scales) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let d = items.dim();
+    if scales == Scales::PerItem {
+        let item_steps: Vec<f64> = (0..items.rows())
+            .map(|i| {
+                let m = items
+                    .row(i)
+                    .iter()
+                    .fold(0f64, |m, &v| m.max(f64::from(v).abs()));
+                if m > 0.0 {
+                    m / bound(bits)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let values = items
+            .values()
+            .par_chunks(d)
+            .zip(item_steps.par_iter())
+            .flat_map_iter(|(row, &s)| {
+                row.iter()
+                    .map(move |&v| (f64::from(v) / s).round())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        return (values, vec![1.0; d], item_steps);
+    }
     let mut max = vec![0f64; d];
     for i in 0..items.rows() {
         for (m, &v) in max.iter_mut().zip(items.row(i)) {
@@ -117,7 +148,7 @@ fn quantize_catalog(items: &Matrix, bits: u32, scales: Scales) -> (Vec<f64>, Vec
                 .collect::<Vec<_>>()
         })
         .collect();
-    (values, step)
+    (values, step, vec![1.0; items.rows()])
 }
 
 /// A query quantized with its own scale after folding the catalog's per-dimension steps in.
@@ -182,7 +213,8 @@ pub fn measure(items: &Matrix, users: &Matrix, precision: Precision) -> Result<F
         }
     }
     let exact: Vec<f64> = items.values().iter().map(|&v| f64::from(v)).collect();
-    let (catalog, step) = quantize_catalog(items, precision.catalog_bits, precision.scales);
+    let (catalog, step, item_steps) =
+        quantize_catalog(items, precision.catalog_bits, precision.scales);
     let per_user: Vec<[f64; 5]> = (0..users.rows())
         .into_par_iter()
         .map(|u| {
@@ -190,7 +222,10 @@ pub fn measure(items: &Matrix, users: &Matrix, precision: Precision) -> Result<F
             let float_query: Vec<f64> = user.iter().map(|&v| f64::from(v)).collect();
             let float = scores(&exact, &float_query);
             let query = quantize_query(user, &step, precision.query_bits);
-            let quantized = scores(&catalog, &query);
+            let mut quantized = scores(&catalog, &query);
+            for (s, &item_step) in quantized.iter_mut().zip(&item_steps) {
+                *s *= item_step;
+            }
             let (f100, q100) = (top(&float, 100), top(&quantized, 100));
             let (f10, q10) = (&f100[..f100.len().min(10)], &q100[..q100.len().min(10)]);
             let best: f64 = f10.iter().map(|&i| float[i]).sum();

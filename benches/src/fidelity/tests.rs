@@ -172,3 +172,40 @@ fn costs_follow_the_limbs_and_the_plan() {
         .unwrap()
         .is_none());
 }
+
+/// Item `i` of 12 is `[i / 1100, 0]` for `i < 6` and `[i / 11, 0]` above: one global scale of 8
+/// bits rounds items 0..=5 to 0 (their order lost); a scale per item keeps every item at 127 in
+/// dimension 0, so the client's `score * scale` is `127 * max|v_i| * q`, the float order.
+#[test]
+fn per_item_scales_rescue_small_items() {
+    let items = (0..12)
+        .flat_map(|i| {
+            [
+                if i < 6 {
+                    i as f32 / 1100.0
+                } else {
+                    i as f32 / 11.0
+                },
+                0.0,
+            ]
+        })
+        .collect();
+    let items = Matrix::try_new(2, items).unwrap();
+    let users = Matrix::try_new(2, vec![1.0, 0.0]).unwrap();
+    let global = measure(&items, &users, global(8)).unwrap();
+    // float32's top 10 is 11..=2; the global scale ties 0..=5 at 0, so 0 and 1 come before 2, 3
+    assert_eq!(global.top10_order_equal, 0.0);
+    let per_item = measure(
+        &items,
+        &users,
+        Precision {
+            scales: Scales::PerItem,
+            ..global.precision
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (per_item.top10_set_equal, per_item.top10_order_equal),
+        (1.0, 1.0)
+    );
+}
