@@ -180,6 +180,9 @@ fn paths_and_schemas() -> Value {
                     "properties": {"id": {"type": "string"}, "content_version": {"type": "string"},
                         "item_count": {"type": "integer"}, "dimension": {"type": "integer"},
                         "quantization": {"type": "object"}, "parameters": {"type": "object"}, "noise": {"type": "object"},
+                        "precision": {"type": "object", "required": ["catalog_bits", "query_bits"], "properties": {
+                            "catalog_bits": {"type": "integer", "minimum": 8, "maximum": 16},
+                            "query_bits": {"type": "integer", "minimum": 8, "maximum": 16}}},
                         "topics": {"type": "array"}, "max_query_bytes": {"type": "integer"}, "hint_bytes": {"type": "integer"}}},
                 "ItemsPage": {"type": "object", "required": ["content_version", "total", "offset", "items"],
                     "properties": {"content_version": {"type": "string"}, "total": {"type": "integer"}, "offset": {"type": "integer"},

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use veilrank_bench::baselines::NaiveTfhe;
 use veilrank_bench::capacity::{self, Capacity};
-use veilrank_bench::fidelity::{self, Precision};
+use veilrank_bench::fidelity;
 use veilrank_bench::matrix::{Matrix, Pca};
 use veilrank_bench::output;
 use veilrank_bench::plots;
@@ -387,32 +387,7 @@ fn fidelity_study(args: FidelityArgs) -> Result<(), String> {
         let pca = Pca::fit(&items, dim)?;
         spaces.push((pca.items(&items), pca.users(&users)));
     }
-    let mut rows = Vec::new();
-    for (items, users) in &spaces {
-        for &scales in &args.scales {
-            for &(catalog_bits, query_bits) in &precisions {
-                let precision = Precision {
-                    catalog_bits,
-                    query_bits,
-                    scales,
-                };
-                let mut row = fidelity::measure(items, users, precision)?;
-                if scales == fidelity::Scales::Global && users.rows() > 0 {
-                    row.cost = fidelity::cost::measure(
-                        items,
-                        users.row(0),
-                        catalog_bits,
-                        query_bits,
-                        args.server_time,
-                    )?;
-                }
-                rows.push(row);
-                // progress: the row just measured, without the header
-                let last = fidelity::table(&rows[rows.len() - 1..]);
-                eprintln!("{}", last.lines().nth(1).unwrap_or_default());
-            }
-        }
-    }
+    let rows = fidelity::cost::study(&spaces, &args.scales, &precisions, args.server_time)?;
     println!(
         "ranking fidelity against float32 ({})\n{}",
         veilrank_bench::system::cpu_model(),

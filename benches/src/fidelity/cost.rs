@@ -9,6 +9,7 @@ use veilrank_core::quantize::{quantize_bits, quantize_wide_with_scale, scale_for
 use veilrank_core::{plain, Encryptor, Hint, ParameterSet, Precision, SecretKey, V1_128};
 use veilrank_engine::PreparedCatalog;
 
+use super::{measure as fidelity, table, Fidelity, Precision as Bits, Scales};
 use crate::matrix::Matrix;
 
 /// The cost of one precision on one catalog.
@@ -111,4 +112,36 @@ fn time_scoring(
     }
     times.sort_by(f64::total_cmp);
     Ok(times[times.len() / 2])
+}
+
+/// Every precision and scale scheme in every space (the vectors as given, then their PCA
+/// reductions): fidelity, and for global scales the cost as built; each row printed to stderr as
+/// it is measured.
+pub fn study(
+    spaces: &[(Matrix, Matrix)],
+    scales: &[Scales],
+    precisions: &[(u32, u32)],
+    server_time: Option<usize>,
+) -> Result<Vec<Fidelity>, String> {
+    let mut rows = Vec::new();
+    for (items, users) in spaces {
+        for &scales in scales {
+            for &(catalog_bits, query_bits) in precisions {
+                let bits = Bits {
+                    catalog_bits,
+                    query_bits,
+                    scales,
+                };
+                let mut row = fidelity(items, users, bits)?;
+                if scales == Scales::Global && users.rows() > 0 {
+                    row.cost = measure(items, users.row(0), catalog_bits, query_bits, server_time)?;
+                }
+                rows.push(row);
+                // progress: the row just measured, without the header
+                let last = table(&rows[rows.len() - 1..]);
+                eprintln!("{}", last.lines().nth(1).unwrap_or_default());
+            }
+        }
+    }
+    Ok(rows)
 }
