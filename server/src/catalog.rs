@@ -189,14 +189,6 @@ impl ServedCatalog {
     /// Scores only `shard`'s blocks (its metadata, scale and version stay the whole catalog's);
     /// a part of a split catalog is already its shard's, and refuses another.
     pub fn with_shard(mut self, shard: Shard) -> Result<Self> {
-        if shard.count() > 1 && self.params.precision != Precision::BASELINE {
-            return Err(ServerError::Config(format!(
-                "catalog {:?}: shards serve precision {} only, not {} (pass --precision 8/8)",
-                self.reference.id,
-                Precision::BASELINE,
-                self.params.precision
-            )));
-        }
         if self.whole.is_some() && shard != self.shard {
             return Err(ServerError::Config(format!(
                 "catalog {:?} is a part of shard {}, not of shard {shard}",

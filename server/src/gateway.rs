@@ -22,7 +22,7 @@ use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use veilrank_core::wire::{self, ContentVersion};
-use veilrank_core::{ParameterSet, V1_128};
+use veilrank_core::{ParameterSet, Precision, V1_128};
 
 use crate::error::AppError;
 pub use upstream::Upstream;
@@ -81,6 +81,18 @@ impl std::fmt::Debug for Gateway {
 }
 
 impl Gateway {
+    /// The parameter set at the precision whose fingerprint a shard's answer carries (the
+    /// gateway's own, 8/8, when none matches: decoding then says the fingerprint is foreign).
+    fn params_of(&self, fingerprint: &[u8; 32]) -> ParameterSet {
+        let bits = Precision::MIN_BITS..=Precision::MAX_BITS;
+        bits.clone()
+            .flat_map(|c| bits.clone().map(move |q| (c, q)))
+            .filter_map(|(c, q)| Precision::try_new(c, q).ok())
+            .map(|p| self.params.with_precision(p))
+            .find(|params| params.fingerprint().0 == *fingerprint)
+            .unwrap_or(self.params)
+    }
+
     /// A gateway to `upstreams` (one per shard, in shard order): a replica has `head_timeout`
     /// to start answering a query (its head) before the next is tried, and `timeout` for the
     /// whole of any request, body included.

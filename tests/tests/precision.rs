@@ -195,3 +195,66 @@ async fn a_profile_of_another_precision_is_incompatible_not_misread() {
     assert_eq!(scores.raw, expected(&second, &prefs));
     second.shutdown().await.unwrap();
 }
+
+/// A wide catalog behind a gateway: three shards at 12/10 (whole blocks of rows, so whole items),
+/// and the gateway answers the manifest, the hint, the items and every response byte for byte
+/// as a single server at 12/10; the SDK's scores through it, and a stored profile's, are the
+/// plaintext ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_catalog_behind_a_gateway_answers_as_a_single_server() {
+    use veilrank_e2e::gateway::{assert_same_answers, get, post_query};
+    let (dim, items) = (16, 3 * 2048 + 100);
+    let raw = float_catalog(7, dim, items);
+    let single = serve_with(&config_at(wide()), raw.clone()).await;
+    let mut shards = Vec::new();
+    for k in 0..3 {
+        let config = Config {
+            shard: Some(veilrank_engine::Shard::try_new(k, 3).unwrap()),
+            ..config_at(wide())
+        };
+        shards.push(serve_with(&config, raw.clone()).await);
+    }
+    let upstreams: Vec<String> = shards.iter().map(RunningServer::url).collect();
+    let gw = veilrank_e2e::gateway::gateway(&upstreams).await;
+    let (_, shard_manifest, _) = get(&format!("{}/v1/catalogs/test", shards[2].url())).await;
+    let shard_manifest: veilrank_core::api::Manifest =
+        serde_json::from_slice(&shard_manifest).unwrap();
+    // the last shard's part, in items: 6,244 rows of 2 limbs from row 8,192 on
+    let part = shard_manifest.shard.unwrap();
+    assert_eq!((part.first_item, part.items), (4096, items - 4096));
+    assert_same_answers(
+        &gw.url(),
+        &single.url(),
+        &[
+            "/v1/catalogs/test",
+            "/v1/catalogs/test/hint",
+            "/v1/catalogs/test/items?offset=4090&limit=20",
+        ],
+    )
+    .await;
+    let client = Client::connect(&gw.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(client.manifest().precision, wide());
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let prefs: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
+    let query = Session::new(client.manifest())
+        .unwrap()
+        .encrypt(&key, &prefs)
+        .unwrap();
+    let (status, from_gateway, _) = post_query(&gw.url(), query.body.clone()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&from_gateway));
+    let (_, from_single, _) = post_query(&single.url(), query.body).await;
+    assert_eq!(from_gateway, from_single);
+    let scores = client.score(&key, &prefs).await.unwrap();
+    assert_eq!(scores.raw, expected(&single, &prefs));
+    // a profile stored at the gateway, checked against the shards' precision, scored on them
+    let profile = client.create_profile(&key, &prefs).await.unwrap();
+    let stored = client.score_profile(&profile, &key).await.unwrap();
+    assert_eq!(stored.raw, scores.raw);
+    gw.shutdown().await.unwrap();
+    for s in shards {
+        s.shutdown().await.unwrap();
+    }
+    single.shutdown().await.unwrap();
+}

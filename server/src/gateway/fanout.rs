@@ -56,17 +56,18 @@ impl Gateway {
             total += self.check(k, answer, &answers[0].head.response, &view)? as u64;
         }
         let first = &answers[0].head.response;
-        let items = view.manifest.item_count;
+        let params = self.params.with_precision(view.manifest.precision);
+        let rows = params.precision.rows(view.manifest.item_count);
         let head = Scores {
             bits: first.bits,
             dim: first.dim,
-            items: items as u32,
+            items: rows as u32,
             nonce: first.nonce,
             hint: view.hint_id,
             blocks: Vec::new(),
         };
-        let blocks = items.div_ceil(self.params.polynomial_size);
-        let head = wire::encode_response_head(&self.params, &view.catalog, &head, blocks)
+        let blocks = rows.div_ceil(params.polynomial_size);
+        let head = wire::encode_response_head(&params, &view.catalog, &head, blocks)
             .map_err(|e| bad_upstream(0, &e.to_string()))?;
         let answers_timing: Vec<Option<String>> =
             answers.iter().map(|a| a.timing.clone()).collect();
@@ -250,7 +251,9 @@ impl Gateway {
                 Err(e) => return Err(Attempt::Retry(e.to_string())),
             }
         }
-        let head = wire::decode_response_head(&self.params, id, &read)
+        let head = wire::peek(&read)
+            .map(|header| self.params_of(&header.fingerprint))
+            .and_then(|params| wire::decode_response_head(&params, id, &read))
             .map_err(|e| Attempt::Fail(bad_upstream(k, &e.to_string()).into()))?;
         self.saw(id, base, head.catalog.version);
         let rest = Bytes::from(read).slice(head_len..);
@@ -290,7 +293,7 @@ impl Gateway {
             && head.dim as usize == view.manifest.dimension
             && head.dim == first.dim
             && head.nonce == first.nonce
-            && head.items as usize == part.items
+            && head.items as usize == view.manifest.precision.rows(part.items)
             && head.hint == part.hint
             && answer.body_len.is_none_or(|len| len == body as u64);
         if expected {

@@ -199,12 +199,18 @@ impl Gateway {
         .await?;
         let mut parts = Vec::with_capacity(hints.len());
         let mut next = 0;
+        // one version is one precision (its content version covers it): every part's, checked
+        let precision = manifests[0].1.precision;
+        let params = self.params.with_precision(precision);
         for (k, ((_, manifest), hint)) in manifests.iter().zip(&hints).enumerate() {
             let (first_item, items) = manifest
                 .shard
                 .as_ref()
                 .map_or((0, manifest.item_count), |s| (s.first_item, s.items));
-            if first_item != next || hint.items() != items {
+            if manifest.precision != precision {
+                return Err(bad_upstream(k, "its precision is not the other shards'").into());
+            }
+            if first_item != next || hint.items() != precision.rows(items) {
                 return Err(bad_upstream(k, "its part does not follow the previous one").into());
             }
             next += items;
@@ -215,14 +221,14 @@ impl Gateway {
             });
         }
         let mut manifest = manifests[0].1.clone();
-        if manifest.parameters.fingerprint != self.params.fingerprint().to_hex() {
+        if manifest.parameters.fingerprint != params.fingerprint().to_hex() {
             return Err(bad_upstream(0, "its parameter set is not the gateway's").into());
         }
         if next != manifest.item_count {
             return Err(bad_upstream(0, "the parts do not cover the catalog").into());
         }
-        let hint = Hint::join(&self.params, hints).map_err(|e| bad_upstream(0, &e.to_string()))?;
-        let encoded = wire::encode_hint(&self.params, &catalog, &hint)
+        let hint = Hint::join(&params, hints).map_err(|e| bad_upstream(0, &e.to_string()))?;
+        let encoded = wire::encode_hint(&params, &catalog, &hint)
             .map_err(|e| bad_upstream(0, &e.to_string()))?;
         manifest.shard = None;
         manifest.hint_bytes = encoded.len();
@@ -247,7 +253,8 @@ impl Gateway {
             .shard
             .as_ref()
             .map_or(manifest.item_count, |s| s.items);
-        let limit = wire::hint_size_limit(&self.params, items);
+        let params = self.params.with_precision(manifest.precision);
+        let limit = wire::hint_size_limit(&params, items);
         let url = replica
             .join(&format!("v1/catalogs/{}/hint", catalog.id))
             .map_err(|_| AppError::internal())?;
@@ -261,7 +268,7 @@ impl Gateway {
         let bytes = read_limited(response, limit)
             .await
             .map_err(|e| bad_upstream(k, &e))?;
-        wire::decode_hint(&self.params, catalog, items, &bytes).map_err(|e| match e {
+        wire::decode_hint(&params, catalog, items, &bytes).map_err(|e| match e {
             veilrank_core::Error::StaleCatalog { .. } => changing(&catalog.id).into(),
             other => bad_upstream(k, &other.to_string()).into(),
         })

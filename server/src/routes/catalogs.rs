@@ -107,8 +107,9 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
         shard: (prepared.shard().count() > 1).then(|| ShardInfo {
             index: prepared.shard().index(),
             count: prepared.shard().count(),
-            first_item: prepared.first_item(),
-            items: prepared.items(),
+            // the engine counts rows, a limb each ([`veilrank_core::precision`])
+            first_item: prepared.first_item() / precision.limbs(),
+            items: prepared.items() / precision.limbs(),
         }),
     }))
 }

@@ -47,7 +47,7 @@ impl Target {
     pub(super) fn params(&self) -> ParameterSet {
         match self {
             Self::Local(c) => c.params,
-            Self::Sharded(_) => V1_128,
+            Self::Sharded(v) => V1_128.with_precision(v.manifest().precision),
         }
     }
 
