@@ -69,7 +69,9 @@ export interface Manifest {
   topics: Topic[];
   hint_bytes: number;
   max_query_bytes: number;
-  quantization: { bound: number; catalog_scale: number; query_scale: string };
+  quantization: { bound: number; query_bound?: number; catalog_scale: number; query_scale: string };
+  /** Value bits of the catalog and of its queries (absent from servers before precisions: 8/8). */
+  precision?: { catalog_bits: number; query_bits: number };
   parameters: { name: string; fingerprint: string; polynomial_size: number };
   noise: { server_prime: string; response_bits: number; log2_failure_per_score: number };
 }
