@@ -112,11 +112,14 @@ pub enum Error {
     Randomness(String),
     /// No server prime meets the failure-probability target for this catalog.
     #[error(
-        "no parameter choice meets the 2^-64 failure target for this catalog (dimension {dim})"
+        "no parameter choice meets the 2^-64 failure target for this catalog (dimension {dim}, \
+         precision {precision}): fewer query bits, or fewer catalog bits, would fit"
     )]
     NoiseBudget {
         /// The catalog's dimension.
         dim: usize,
+        /// The catalog's precision.
+        precision: crate::precision::Precision,
     },
     /// A precision outside what this parameter set carries (see [`crate::precision`]).
     #[error("unsupported precision: {0}")]

@@ -220,11 +220,17 @@ pub fn choose(params: &ParameterSet, dim: usize, stats: &CatalogNoiseStats) -> R
         .iter()
         .map(|c| c.response_bits)
         .min()
-        .ok_or(Error::NoiseBudget { dim })?;
+        .ok_or(Error::NoiseBudget {
+            dim,
+            precision: params.precision,
+        })?;
     candidates
         .into_iter()
         .find(|c| c.response_bits <= narrowest + 1)
-        .ok_or(Error::NoiseBudget { dim })
+        .ok_or(Error::NoiseBudget {
+            dim,
+            precision: params.precision,
+        })
 }
 
 #[cfg(test)]

@@ -64,6 +64,15 @@ fn the_widest_precisions_are_carried_only_at_small_dimensions() {
     ));
 }
 
+/// A precision the noise cannot carry is refused with the reason, naming it.
+#[test]
+fn an_uncarried_precision_says_which() {
+    let params = at(8, 12);
+    let e = choose(&params, 300, &CatalogNoiseStats::worst_case(&params, 300)).unwrap_err();
+    assert!(matches!(e, Error::NoiseBudget { dim: 300, .. }), "{e}");
+    assert!(e.to_string().contains("precision 8/12"), "{e}");
+}
+
 /// Prints the README's precision table: `cargo test -p veilrank-core precision_table --
 /// --ignored --nocapture`.
 #[test]
