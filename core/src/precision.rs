@@ -83,6 +83,16 @@ impl Precision {
         })
     }
 
+    /// Every precision, 8/8 first.
+    pub fn all() -> impl Iterator<Item = Self> {
+        (Self::MIN_BITS..=Self::MAX_BITS).flat_map(|c| {
+            (Self::MIN_BITS..=Self::MAX_BITS).map(move |q| Self {
+                catalog_bits: c as u8,
+                query_bits: q as u8,
+            })
+        })
+    }
+
     /// Bits of the catalog's values.
     #[must_use]
     pub fn catalog_bits(self) -> u32 {
@@ -288,6 +298,9 @@ mod tests {
                 "{bad}"
             );
         }
+        assert_eq!(Precision::all().count(), 81);
+        assert_eq!(Precision::all().next(), Some(Precision::BASELINE));
+        assert!(Precision::all().any(|x| x == p));
         let json = serde_json::to_string(&p).unwrap();
         assert_eq!(json, r#"{"catalog_bits":12,"query_bits":10}"#);
         assert_eq!(serde_json::from_str::<Precision>(&json).unwrap(), p);

@@ -61,6 +61,9 @@ pub struct Gateway {
     shards: Vec<Replicas>,
     client: reqwest::Client,
     params: ParameterSet,
+    /// The parameter set at every precision, by fingerprint, computed once: how a shard's
+    /// answer says which precision it is at.
+    by_fingerprint: HashMap<[u8; 32], ParameterSet>,
     views: Mutex<HashMap<String, Vec<Arc<View>>>>,
     default_id: tokio::sync::OnceCell<String>,
     /// Longest a replica may take to start its answer before the next is tried.
@@ -84,12 +87,9 @@ impl Gateway {
     /// The parameter set at the precision whose fingerprint a shard's answer carries (the
     /// gateway's own, 8/8, when none matches: decoding then says the fingerprint is foreign).
     fn params_of(&self, fingerprint: &[u8; 32]) -> ParameterSet {
-        let bits = Precision::MIN_BITS..=Precision::MAX_BITS;
-        bits.clone()
-            .flat_map(|c| bits.clone().map(move |q| (c, q)))
-            .filter_map(|(c, q)| Precision::try_new(c, q).ok())
-            .map(|p| self.params.with_precision(p))
-            .find(|params| params.fingerprint().0 == *fingerprint)
+        self.by_fingerprint
+            .get(fingerprint)
+            .copied()
             .unwrap_or(self.params)
     }
 
@@ -123,6 +123,12 @@ impl Gateway {
             shards: upstreams.iter().map(Replicas::new).collect(),
             client,
             params: V1_128,
+            by_fingerprint: Precision::all()
+                .map(|p| {
+                    let params = V1_128.with_precision(p);
+                    (params.fingerprint().0, params)
+                })
+                .collect(),
             views: Mutex::new(HashMap::new()),
             default_id: tokio::sync::OnceCell::new(),
             head_timeout,

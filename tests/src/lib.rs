@@ -94,6 +94,16 @@ pub async fn serve(catalog: RawCatalog) -> RunningServer {
 
 /// [`serve`] with a configuration of the test's own.
 pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
+    try_serve_with(config, catalog)
+        .await
+        .expect("server starts")
+}
+
+/// [`serve_with`], its start's error returned (the catalog must be valid).
+pub async fn try_serve_with(
+    config: &Config,
+    catalog: RawCatalog,
+) -> Result<RunningServer, veilrank_server::error::ServerError> {
     let params = veilrank_core::V1_128.with_precision(config.precision);
     let catalog = veilrank_server::catalog::ServedCatalog::new("test", catalog, params)
         .expect("valid test catalog")
@@ -101,9 +111,7 @@ pub async fn serve_with(config: &Config, catalog: RawCatalog) -> RunningServer {
         .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole))
         .expect("a whole catalog takes any shard");
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");
-    let mut server = veilrank_server::start(config, catalogs)
-        .await
-        .expect("server starts");
+    let mut server = veilrank_server::start(config, catalogs).await?;
     server.ready().await.expect("catalog prepares");
-    server
+    Ok(server)
 }

@@ -131,19 +131,8 @@ async fn a_baseline_client_is_refused_with_a_typed_error() {
 /// end shortly after its shutdown returns).
 async fn serve_once_released(config: &Config, raw: RawCatalog) -> RunningServer {
     for _ in 0..100 {
-        let catalog = veilrank_server::catalog::ServedCatalog::new(
-            "test",
-            raw.clone(),
-            V1_128.with_precision(config.precision),
-        )
-        .unwrap();
-        let catalogs =
-            veilrank_server::catalogs::Catalogs::try_new(vec![(catalog, None)], "test").unwrap();
-        match veilrank_server::start(config, catalogs).await {
-            Ok(mut server) => {
-                server.ready().await.unwrap();
-                return server;
-            }
+        match veilrank_e2e::try_serve_with(config, raw.clone()).await {
+            Ok(server) => return server,
             Err(e) if e.to_string().contains("already open") => {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
