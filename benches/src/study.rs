@@ -368,7 +368,11 @@ async fn drive(
         throughput_qps: measured / wall.as_secs_f64(),
         upload_bytes: all.upload_bytes,
         download_bytes: all.download_bytes,
-        hint_bytes: client.manifest().hint_bytes,
+        // what the client downloads: the rounded hint where the server has one
+        hint_bytes: client
+            .manifest()
+            .rounded_hint_bytes
+            .unwrap_or(client.manifest().hint_bytes),
         server_ns_per_item_feature: server_ns,
         server_ns_per_item_feature_per_core: server_ns * threads as f64,
         plaintext_ns_per_item_feature: plaintext_ns,

@@ -51,6 +51,11 @@ pub struct Manifest {
     /// Bytes of the catalog's hint (`GET .../hint`), which clients download once per content
     /// version to decrypt.
     pub hint_bytes: usize,
+    /// Bytes of the hint rounded to `noise.hint_bits` (`GET .../hint?form=rounded`), which
+    /// clients of this version take instead. Absent (servers before the rounded hint): there is
+    /// only the exact one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounded_hint_bytes: Option<usize>,
     /// Present only on a shard server (behind a gateway): the part of the catalog it scores.
     /// Everything else in the manifest describes the whole catalog; `hint_bytes` and the hint
     /// are the shard's.
@@ -103,6 +108,10 @@ pub struct Noise {
     pub server_prime: String,
     /// Bits per coefficient in responses.
     pub response_bits: u32,
+    /// Bits per coefficient of the rounded hint. Absent (servers before the rounded hint):
+    /// there is only the exact one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_bits: Option<u32>,
     /// log2 of the bound on the probability that a score decrypts wrongly.
     pub log2_failure_per_score: f64,
 }

@@ -12,8 +12,14 @@
 //!
 //! Reusing one public matrix with independent secrets is plain LWE (a hybrid over the queries),
 //! as in SimplePIR and Tiptoe. The hint is public, the same for every user: fetching it says
-//! only that a client uses the catalog. It stays in the transform domain of the server's prime,
-//! exact, so the client's product `H_b S` is exact too and only the response's body is rounded.
+//! only that a client uses the catalog. It comes in two forms: exact, in the transform domain of
+//! the server's prime, so the client's product `H_b S` is exact too and only the response's body
+//! is rounded; or rounded to the fewest bits the noise analysis allows ([`rounded`]), about half
+//! the bytes, which new clients ask for.
+
+mod rounded;
+
+pub(crate) use rounded::RoundedHintMessage;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -66,7 +72,8 @@ impl std::fmt::Debug for HintId {
     }
 }
 
-/// `H_b` for every block b of a catalog, in the transform domain of its prime.
+/// `H_b` for every block b of a catalog, in the transform domain of its prime: exact, or the
+/// transform of `H_b` rounded to fewer bits.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Hint {
     prime: ServerPrime,
@@ -75,8 +82,12 @@ pub struct Hint {
     dim: usize,
     items: usize,
     n: usize,
-    /// `blocks * N` values below the prime, block-major.
+    /// `blocks * N` values below the prime, block-major (normalized, as the client multiplies
+    /// them by its transformed key and transforms back).
     values: Vec<u64>,
+    /// `Some(t)`: `values` transform `H_b 2^t / q` rounded, centred; `None`: `H_b` itself.
+    rounding: Option<u32>,
+    /// The exact hint's identity, in either form: responses name it.
     id: HintId,
 }
 
@@ -124,6 +135,7 @@ impl Hint {
             items,
             n,
             values,
+            rounding: None,
             id,
         })
     }
@@ -169,9 +181,11 @@ impl Hint {
                 || part.dim != dim
                 || part.n != n
                 || part.precision != params.precision
+                || part.rounding.is_some()
             {
                 return Err(Error::Malformed(format!(
-                    "hint part {k} is under another prime, dimension, polynomial size or precision"
+                    "hint part {k} is rounded, or under another prime, dimension, polynomial \
+                     size or precision"
                 )));
             }
             if k < last && !part.items.is_multiple_of(n) {
@@ -211,7 +225,12 @@ impl Hint {
         self.items
     }
 
-    /// `H_b` in the transform domain.
+    /// `None` for the exact hint, `Some(t)` for one rounded to t bits.
+    pub fn rounding(&self) -> Option<u32> {
+        self.rounding
+    }
+
+    /// `H_b` in the transform domain (rounded where [`Self::rounding`] says).
     pub fn block(&self, b: usize) -> &[u64] {
         &self.values[b * self.n..][..self.n]
     }
@@ -222,14 +241,20 @@ impl Hint {
         (u64::BITS - prime.modulus().leading_zeros()).div_ceil(8) as usize
     }
 
-    pub(crate) fn to_message(&self) -> HintMessage {
+    /// The exact form's message; `Err` for a rounded hint, which has no exact values.
+    pub(crate) fn to_message(&self) -> Result<HintMessage> {
+        if self.rounding.is_some() {
+            return Err(Error::Malformed(
+                "a rounded hint travels as a rounded hint message".into(),
+            ));
+        }
         let bits = Self::value_bytes(self.prime) as u32 * 8;
-        HintMessage {
+        Ok(HintMessage {
             modulus: self.prime.modulus(),
             dim: self.dim as u32,
             items: self.items as u32,
             values: bitpack::pack(&self.values, bits),
-        }
+        })
     }
 
     pub(crate) fn from_message(params: &ParameterSet, message: HintMessage) -> Result<Self> {
@@ -258,6 +283,7 @@ impl std::fmt::Debug for Hint {
             .field("prime", &self.prime)
             .field("dim", &self.dim)
             .field("items", &self.items)
+            .field("rounding", &self.rounding)
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
@@ -288,7 +314,7 @@ mod tests {
         let q = prime.modulus();
         let values: Vec<u64> = (0..2 * 2048u64).map(|i| (i * 0x9E37_79B9) % q).collect();
         let hint = Hint::try_new(&V1_128, prime, 4, 3000, values.clone()).unwrap();
-        let back = Hint::from_message(&V1_128, hint.to_message()).unwrap();
+        let back = Hint::from_message(&V1_128, hint.to_message().unwrap()).unwrap();
         assert_eq!(back, hint);
         let mut changed = values;
         changed[5] ^= 1;
@@ -322,13 +348,15 @@ mod tests {
         assert!(Hint::try_new(&V1_128, prime, 4, 3000, vec![q; 4096]).is_err());
         let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
             .unwrap()
-            .to_message();
+            .to_message()
+            .unwrap();
         message.modulus = 12289;
         assert!(Hint::from_message(&V1_128, message).is_err());
         // a huge item count with few bytes is an error, not a huge allocation
         let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
             .unwrap()
-            .to_message();
+            .to_message()
+            .unwrap();
         message.items = u32::MAX;
         assert!(matches!(
             Hint::from_message(&V1_128, message),

@@ -12,11 +12,18 @@
 //! | switch 2^64 -> q of the bodies | `r^2/12 * S` |
 //! | switch 2^64 -> q of the masks (multiplied by the key) | `r^2/12 * K * (N/4 * S + D/4)` |
 //! | switch q -> 2^w of the response's body | `4^(64-w)/12 * (1 + 2^-8)^2` |
+//! | the hint rounded to t bits, times the key | `4^(64-t)/12 * K * N/2` |
 //!
 //! The masks are public and their part of the scores, the catalog's hint, is exact mod q
 //! ([`crate::hint`]): the client computes `H S` exactly and its quotient by q within 3 units of
 //! 2^-64 (deducted from the margin), so only the body is rounded on its way back, not the mask
 //! times the key (which the former per-query masks cost: a factor `1 + K N/2` on the last term).
+//! A client may instead take the hint rounded to t bits in the coefficient domain
+//! ([`crate::hint`]): each coefficient's rounding error, uniform on `[-1/2, 1/2]` steps of
+//! `2^(64-t)` (the hint's coefficients are uniform mod q, sums over uniform public masks), is
+//! multiplied by the binary key, hence the last row. The plan covers both kinds of client: the
+//! response's width is chosen with the rounded hint's term included, at the narrowest t that
+//! still meets the target.
 //!
 //! Key-dependent terms use the mean over uniform binary keys (`E[s_l] = 1/2`, as tfhe's own noise
 //! formulas do), multiplied by a safety factor `K = 2` that covers keys of Hamming weight up to
@@ -144,16 +151,28 @@ pub struct NoisePlan {
     pub prime: ServerPrime,
     /// Bits per coefficient kept in responses.
     pub response_bits: u32,
+    /// Bits per coefficient of the rounded hint (at most [`max_hint_bits`]).
+    pub hint_bits: u32,
     /// log2 of the failure probability per score (at most [`TARGET_LOG2_FAILURE`]).
     pub log2_failure: f64,
 }
 
-/// Standard deviation, at the 2^64 scale, of the error of one decrypted score.
+/// The widest rounded hint a client multiplies by its key exactly under `prime`: the product's
+/// coefficients, at most `N 2^(t-1)` in absolute value for centred t-bit values and a binary
+/// key, must stay below q/2 to be read back from Z_q.
+pub fn max_hint_bits(params: &ParameterSet, prime: ServerPrime) -> u32 {
+    let floor_log2_q = u64::BITS - 1 - prime.modulus().leading_zeros();
+    floor_log2_q - params.polynomial_size.ilog2()
+}
+
+/// Standard deviation, at the 2^64 scale, of the error of one decrypted score, decrypted with
+/// the exact hint (`hint_bits` None) or with the hint rounded to `hint_bits` bits.
 pub fn error_std_dev(
     params: &ParameterSet,
     stats: &CatalogNoiseStats,
     prime: ServerPrime,
     response_bits: u32,
+    hint_bits: Option<u32>,
 ) -> f64 {
     let n = params.polynomial_size as f64;
     let bound = 2f64.powi(params.noise_bound_log2 as i32 + 1) + 1.0;
@@ -168,23 +187,31 @@ pub fn error_std_dev(
     // E[(u + e)^2] <= (sqrt(1/12) + EXTRA_ROUNDING)^2 <= (1 + 4 EXTRA_ROUNDING)^2 / 12 steps^2
     let rounding = (1.0 + 4.0 * EXTRA_ROUNDING).powi(2);
     let var_response = resp * resp / 12.0 * rounding;
-    let variance =
-        (var_fresh + var_upload + var_switch_body) * stats.sum_sq + var_switch_mask + var_response;
+    let var_hint = hint_bits.map_or(0.0, |t| {
+        let step = 2f64.powi(64 - t as i32);
+        step * step / 12.0 * KEY_FACTOR * n / 2.0
+    });
+    let variance = (var_fresh + var_upload + var_switch_body) * stats.sum_sq
+        + var_switch_mask
+        + var_response
+        + var_hint;
     variance.sqrt()
 }
 
-/// log2 of (an upper bound on) the probability that one score decrypts wrongly.
+/// log2 of (an upper bound on) the probability that one score decrypts wrongly, with the exact
+/// hint (`hint_bits` None) or the hint rounded to `hint_bits` bits.
 pub fn log2_failure(
     params: &ParameterSet,
     dim: usize,
     stats: &CatalogNoiseStats,
     prime: ServerPrime,
     response_bits: u32,
+    hint_bits: Option<u32>,
 ) -> Result<f64> {
     let p = params.plaintext_bits(dim)?;
     // less the client's approximation of H S / q (at most 3 at the 2^64 scale, [`crate::response`])
     let half_delta = 2f64.powi(63 - p as i32) - 3.0;
-    let x = half_delta / error_std_dev(params, stats, prime, response_bits);
+    let x = half_delta / error_std_dev(params, stats, prime, response_bits, hint_bits);
     Ok(gaussian_tail_log2(x))
 }
 
@@ -197,23 +224,36 @@ fn gaussian_tail_log2(x: f64) -> f64 {
     (ln / std::f64::consts::LN_2).min(0.0)
 }
 
-/// Picks the prime and response width for a catalog: for each prime the narrowest width that
-/// meets the target (at most [`MAX_RESPONSE_BITS`]), then the fastest prime whose width is within
-/// one bit of the narrowest.
+/// Picks the prime, response width and hint rounding for a catalog: for each prime the
+/// narrowest response width that meets the target (at most [`MAX_RESPONSE_BITS`]) with the hint
+/// rounded to its widest, then the narrowest rounding that still does; then the fastest prime
+/// whose width is within one bit of the narrowest. Responses are per query and the hint once per
+/// catalog version, so the response's width comes first.
 pub fn choose(params: &ParameterSet, dim: usize, stats: &CatalogNoiseStats) -> Result<NoisePlan> {
     let p = params.plaintext_bits(dim)?;
     let mut candidates = Vec::new();
     for prime in SERVER_PRIMES {
+        let widest = max_hint_bits(params, prime);
+        let meets = |bits, hint| {
+            log2_failure(params, dim, stats, prime, bits, Some(hint))
+                .map(|f| (f <= TARGET_LOG2_FAILURE).then_some(f))
+        };
         for bits in (p + 1)..=MAX_RESPONSE_BITS {
-            let log2_failure = log2_failure(params, dim, stats, prime, bits)?;
-            if log2_failure <= TARGET_LOG2_FAILURE {
-                candidates.push(NoisePlan {
-                    prime,
-                    response_bits: bits,
-                    log2_failure,
-                });
-                break;
+            if meets(bits, widest)?.is_none() {
+                continue;
             }
+            for hint_bits in (p + 1)..=widest {
+                if let Some(log2_failure) = meets(bits, hint_bits)? {
+                    candidates.push(NoisePlan {
+                        prime,
+                        response_bits: bits,
+                        hint_bits,
+                        log2_failure,
+                    });
+                    break;
+                }
+            }
+            break;
         }
     }
     let narrowest = candidates
@@ -274,7 +314,9 @@ mod tests {
     #[test]
     fn a_constant_catalog_needs_the_wide_prime_at_large_dimensions() {
         let stats = CatalogNoiseStats::worst_case(&V1_128, 1024);
-        assert!(log2_failure(&V1_128, 1024, &stats, ServerPrime::Ifma50, 39).unwrap() > -64.0);
+        assert!(
+            log2_failure(&V1_128, 1024, &stats, ServerPrime::Ifma50, 39, None).unwrap() > -64.0
+        );
         assert_eq!(
             choose(&V1_128, 1024, &stats).unwrap().prime,
             ServerPrime::Wide62
@@ -301,8 +343,8 @@ mod tests {
     #[test]
     fn failure_bound_is_monotone_in_width() {
         let stats = CatalogNoiseStats::worst_case(&V1_128, 64);
-        let narrow = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 26).unwrap();
-        let wide = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 34).unwrap();
+        let narrow = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 26, None).unwrap();
+        let wide = log2_failure(&V1_128, 64, &stats, ServerPrime::Wide62, 34, None).unwrap();
         assert!(wide < narrow);
     }
 
@@ -315,10 +357,11 @@ mod tests {
             let worst = CatalogNoiseStats::worst_case(&V1_128, dim);
             let plan = choose(&V1_128, dim, &worst).unwrap();
             println!(
-                "| {dim} | {} | {} | {} | {:.0} |",
+                "| {dim} | {} | {} | {} | {} | {:.0} |",
                 V1_128.plaintext_bits(dim).unwrap(),
                 plan.prime.name(),
                 plan.response_bits,
+                plan.hint_bits,
                 plan.log2_failure
             );
         }

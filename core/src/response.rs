@@ -53,7 +53,8 @@ impl Response {
     ///
     /// Per block: `H_b S` exactly, under the hint's prime q (one point-wise product with the
     /// transformed secret, one inverse transform), then the phase at the 2^64 scale,
-    /// `R_b 2^(64-w) - H_b S 2^64 / q`, rounded to the nearest multiple of Delta.
+    /// `R_b 2^(64-w) - H_b S 2^64 / q`, rounded to the nearest multiple of Delta. With a rounded
+    /// hint `H'_b`, `H'_b S 2^(64-t)` stands for the last term.
     pub fn decrypt_with_error(
         &self,
         key: &SecretKey,
@@ -101,6 +102,7 @@ impl Response {
         let mut secret_ntt = Zeroizing::new(secret.coefficients().to_vec());
         plan.fwd(&mut secret_ntt);
         let delta_shift = 64 - p;
+        let rounding = hint.rounding();
 
         let per_block: Vec<(Vec<i32>, u64)> = self
             .blocks
@@ -115,7 +117,11 @@ impl Response {
                 let mut scores = Vec::with_capacity(in_block);
                 let mut max_error = 0u64;
                 for (&c, &hs) in body.iter().zip(&product) {
-                    let hs = ((u128::from(hs) * u128::from(r)) >> s) as u64;
+                    let hs = match rounding {
+                        None => ((u128::from(hs) * u128::from(r)) >> s) as u64,
+                        // H'_b S centred, modulo 2^t, at the 2^64 scale ([`crate::hint`])
+                        Some(t) => (if hs > q / 2 { hs.wrapping_sub(q) } else { hs }) << (64 - t),
+                    };
                     let phase = (c << (64 - bits)).wrapping_sub(hs);
                     let score = phase.wrapping_add(1 << (delta_shift - 1)) >> delta_shift;
                     let error = phase.wrapping_sub(score << delta_shift) as i64;

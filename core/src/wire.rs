@@ -6,15 +6,16 @@
 //! anything is decoded, so a message from a future version gets a clear error, not a decode error.
 
 mod head;
+mod hint;
 
 pub use head::{decode_response_head, encode_response_head, response_head_len, ResponseHead};
+pub use hint::{decode_hint, encode_hint, encode_rounded_hint};
 
 use bincode::Options;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::bitpack::packed_len;
-use crate::hint::{Hint, HintMessage};
 use crate::params::{hex, ParameterSet};
 use crate::query::Query;
 use crate::response::{Response, MAX_RESPONSE_BITS};
@@ -82,6 +83,8 @@ pub enum MessageKind {
     Response = 2,
     /// A catalog's hint, server to client.
     Hint = 3,
+    /// A catalog's hint rounded to fewer bits, server to client ([`crate::hint`]).
+    RoundedHint = 4,
 }
 
 impl MessageKind {
@@ -90,6 +93,7 @@ impl MessageKind {
             MessageKind::Query => "query",
             MessageKind::Response => "response",
             MessageKind::Hint => "hint",
+            MessageKind::RoundedHint => "rounded hint",
         }
     }
 }
@@ -140,12 +144,12 @@ pub fn response_size_limit(params: &ParameterSet, items: usize) -> usize {
         + blocks
 }
 
-/// Largest encoded hint for a catalog of `items` items (8 bytes per value at most, a row per
-/// limb of each item).
+/// Largest encoded hint, exact or rounded, for a catalog of `items` items (8 bytes per value at
+/// most, a row per limb of each item).
 pub fn hint_size_limit(params: &ParameterSet, items: usize) -> usize {
     let items = params.precision.rows(items);
     let n = params.polynomial_size;
-    ENVELOPE_OVERHEAD + 8 + 4 + 4 + 8 + items.div_ceil(n) * n * 8
+    ENVELOPE_OVERHEAD + 8 + 4 + 4 + 1 + 16 + 8 + items.div_ceil(n) * n * 8
 }
 
 fn encode<T: Serialize>(
@@ -352,37 +356,6 @@ pub fn encode_response_parts(
         parts.push(block);
     }
     Ok(parts)
-}
-
-/// Encodes a catalog's hint.
-pub fn encode_hint(params: &ParameterSet, catalog: &CatalogRef, hint: &Hint) -> Result<Vec<u8>> {
-    encode(params, MessageKind::Hint, catalog, &hint.to_message())
-}
-
-/// Decodes the hint of `catalog` (in exactly its content version) of `items` items.
-pub fn decode_hint(
-    params: &ParameterSet,
-    catalog: &CatalogRef,
-    items: usize,
-    bytes: &[u8],
-) -> Result<Hint> {
-    let message: HintMessage = decode(
-        params,
-        MessageKind::Hint,
-        catalog,
-        Version::Exact,
-        bytes,
-        hint_size_limit(params, items),
-    )?;
-    let hint = Hint::from_message(params, message)?;
-    let rows = params.precision.rows(items);
-    if hint.items() != rows {
-        return Err(Error::Malformed(format!(
-            "the hint is for {} rows, the catalog has {rows}",
-            hint.items()
-        )));
-    }
-    Ok(hint)
 }
 
 /// Decodes a response from a catalog of `items` items.

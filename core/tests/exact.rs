@@ -26,6 +26,16 @@ fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]
         .decrypt_with_error(key, catalog.hint(), catalog.items())
         .unwrap();
     let expected = plain::scores(catalog_values, dim, query_values);
+    // the hint as new clients take it, rounded to the width the noise analysis picked
+    let rounded = catalog
+        .hint()
+        .rounded(&V1_128, catalog.noise_plan().hint_bits)
+        .unwrap();
+    let with_rounded = response
+        .decrypt_with_error(key, &rounded, catalog.items())
+        .unwrap();
+    assert_eq!(with_rounded.scores, expected, "dim {dim}, rounded hint");
+    assert!(with_rounded.max_error < 0.5);
     assert_eq!(decrypted.scores.len(), expected.len());
     if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
         panic!(
@@ -83,7 +93,54 @@ fn the_largest_dimension_decrypts_exactly_at_the_extremes() {
         assert!(scores
             .iter()
             .all(|&s| s == i32::from(value) * 127 * dim as i32));
+        let rounded = catalog
+            .hint()
+            .rounded(&V1_128, catalog.noise_plan().hint_bits)
+            .unwrap();
+        let scores = catalog
+            .score(&query)
+            .unwrap()
+            .decrypt(&key, &rounded, items)
+            .unwrap();
+        assert!(scores
+            .iter()
+            .all(|&s| s == i32::from(value) * 127 * dim as i32));
     }
+}
+
+/// The rounded hint's width matters: rounded a few bits short of what the noise analysis picks,
+/// its error times the key swamps the scores.
+#[test]
+fn a_hint_rounded_too_narrow_misreads_scores() {
+    let key = SecretKey::generate(&V1_128).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let (dim, items) = (64, 2048);
+    let values = random_values(&mut rng, dim * items);
+    let catalog = ReferenceCatalog::prepare(&V1_128, dim, &values).unwrap();
+    let query = random_values(&mut rng, dim);
+    let response = catalog
+        .score(&Query::encrypt(&key, &query).unwrap())
+        .unwrap();
+    let expected = plain::scores(&values, dim, &query);
+    let chosen = catalog.noise_plan().hint_bits;
+    let p = V1_128.plaintext_bits(dim).unwrap();
+    assert!(chosen > p && chosen < 56, "{chosen} bits for p = {p}");
+    let decrypt = |bits| {
+        let hint = catalog.hint().rounded(&V1_128, bits).unwrap();
+        response.decrypt_with_error(&key, &hint, items).unwrap()
+    };
+    let fine = decrypt(chosen);
+    assert_eq!(fine.scores, expected);
+    let narrow = decrypt(p - 2);
+    let wrong = (0..items)
+        .filter(|&i| narrow.scores[i] != expected[i])
+        .count();
+    assert!(
+        wrong > items / 2,
+        "{wrong} of {items} wrong at {} bits",
+        p - 2
+    );
+    assert!(narrow.max_error > fine.max_error);
 }
 
 #[test]

@@ -5,9 +5,10 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::{Encryptor, ParameterSet, Precision, SecretKey, V1_128};
 use veilrank_engine::{Kernel, PreparedCatalog};
 
@@ -48,22 +49,30 @@ fn check(params: &ParameterSet, key: &SecretKey, values: &[i16], dim: usize, que
             };
         kernels += 1;
         assert_eq!(catalog.items(), expected.len() * params.precision.limbs());
-        let decrypted = catalog
-            .score(&encrypted)
-            .unwrap()
-            .decrypt_with_error(key, catalog.hint(), expected.len())
+        let response = catalog.score(&encrypted).unwrap();
+        // the exact hint, and the rounded one new clients take
+        let rounded = catalog
+            .hint()
+            .rounded(params, catalog.noise_plan().hint_bits)
             .unwrap();
-        let got: Vec<i64> = decrypted.scores.iter().map(|&s| i64::from(s)).collect();
-        if let Some(i) = (0..expected.len()).find(|&i| got[i] != expected[i]) {
-            panic!(
-                "{} at d = {dim}, {kernel}, {} items: item {i} decrypted {} expected {}",
-                params.precision,
-                expected.len(),
-                got[i],
-                expected[i]
-            );
+        for hint in [catalog.hint(), &rounded] {
+            let decrypted = response
+                .decrypt_with_error(key, hint, expected.len())
+                .unwrap();
+            let got: Vec<i64> = decrypted.scores.iter().map(|&s| i64::from(s)).collect();
+            if let Some(i) = (0..expected.len()).find(|&i| got[i] != expected[i]) {
+                panic!(
+                    "{} at d = {dim}, {kernel}, {} items, hint rounded to {:?} bits: item {i} \
+                     decrypted {} expected {}",
+                    params.precision,
+                    expected.len(),
+                    hint.rounding(),
+                    got[i],
+                    expected[i]
+                );
+            }
+            max_error = max_error.max(decrypted.max_error);
         }
-        max_error = max_error.max(decrypted.max_error);
     }
     assert!(kernels >= 1);
     max_error
@@ -128,20 +137,7 @@ fn observed_noise_at_the_widest_precision_of_the_largest_dimension() {
     let plan = *PreparedCatalog::prepare(&params, dim, &rows)
         .unwrap()
         .noise_plan();
-    let delta = 2f64.powi(params.delta_log2(dim).unwrap() as i32);
-    let worst = CatalogNoiseStats::worst_case(&params, dim);
-    let sigma =
-        veilrank_core::noise::error_std_dev(&params, &worst, plan.prime, plan.response_bits)
-            / delta;
-    println!(
-        "precision {} d={dim} items={items} prime={} response_bits={} log2_failure_bound={:.1} \
-         max_observed_error={max_error:.4} Delta (analysis sigma, worst catalog: {sigma:.4} Delta)",
-        params.precision,
-        plan.prime.name(),
-        plan.response_bits,
-        plan.log2_failure
-    );
-    assert!(max_error < 0.25, "max error {max_error} Delta");
+    common::assert_observed_noise_within_analysis(&params, dim, &rows, &plan, max_error);
 }
 
 /// A query wider than its catalog's precision allows, or a catalog row beyond its limb bound, is

@@ -4,9 +4,10 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::ntt::ServerPrime;
 use veilrank_core::{plain, Query, ReferenceCatalog, SecretKey, V1_128};
 use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
@@ -42,20 +43,29 @@ fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]
     let mut max_error = 0f64;
     for catalog in on_every_kernel(dim, catalog_values) {
         let response = catalog.score(&query).unwrap();
-        let decrypted = response
-            .decrypt_with_error(key, catalog.hint(), catalog.items())
+        // the exact hint, and the rounded one new clients take
+        let rounded = catalog
+            .hint()
+            .rounded(&V1_128, catalog.noise_plan().hint_bits)
             .unwrap();
-        assert_eq!(decrypted.scores.len(), expected.len());
-        if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
-            panic!(
-                "{} kernel, dim {dim}, {} items: item {i} decrypted {} expected {}",
-                catalog.kernel(),
-                catalog.items(),
-                decrypted.scores[i],
-                expected[i]
-            );
+        for hint in [catalog.hint(), &rounded] {
+            let decrypted = response
+                .decrypt_with_error(key, hint, catalog.items())
+                .unwrap();
+            assert_eq!(decrypted.scores.len(), expected.len());
+            if let Some(i) = (0..expected.len()).find(|&i| decrypted.scores[i] != expected[i]) {
+                panic!(
+                    "{} kernel, dim {dim}, {} items, hint rounded to {:?} bits: item {i} \
+                     decrypted {} expected {}",
+                    catalog.kernel(),
+                    catalog.items(),
+                    hint.rounding(),
+                    decrypted.scores[i],
+                    expected[i]
+                );
+            }
+            max_error = max_error.max(decrypted.max_error);
         }
-        max_error = max_error.max(decrypted.max_error);
     }
     max_error
 }
@@ -129,19 +139,7 @@ fn observed_noise_is_far_below_the_failure_point() {
     let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
     let plan = *catalog.noise_plan();
     let max_error = check(&key, &catalog_values, dim, &query_values);
-    let delta = 2f64.powi(V1_128.delta_log2(dim).unwrap() as i32);
-    let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
-    let sigma_worst =
-        veilrank_core::noise::error_std_dev(&V1_128, &stats, plan.prime, plan.response_bits)
-            / delta;
-    println!(
-        "d={dim} items={items} prime={} response_bits={} log2_failure_bound={:.1} \
-         max_observed_error={max_error:.4} Delta (analysis sigma, worst catalog: {sigma_worst:.4} Delta)",
-        plan.prime.name(),
-        plan.response_bits,
-        plan.log2_failure
-    );
-    assert!(max_error < 0.25, "max error {max_error} Delta");
+    common::assert_observed_noise_within_analysis(&V1_128, dim, &catalog_values, &plan, max_error);
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn main() {
     let (reference, key) = fixture();
     let params = V1_128;
     let catalog = catalog();
-    for (n, prefs) in [[1i8, -2, 3, -4], [127, -128, 0, 5]].iter().enumerate() {
+    for (n, prefs) in [[1i8, -2, 3, -4], [127, -127, 0, 5]].iter().enumerate() {
         let query = Query::encrypt(key, prefs).expect("a query");
         let query_bytes = wire::encode_query(&params, &catalog, &query).expect("encoded");
         let response = reference.score(&query).expect("scored");
@@ -33,6 +33,22 @@ fn main() {
     let hint = wire::encode_hint(&params, &catalog, reference.hint()).expect("encoded");
     write("hint", "hint", &hint);
     write("wire_envelope", "hint", &hint);
+    let chosen = reference.noise_plan().hint_bits;
+    for bits in [
+        1,
+        chosen,
+        veilrank_core::noise::max_hint_bits(&params, reference.noise_plan().prime),
+    ] {
+        let rounded =
+            wire::encode_rounded_hint(&params, &catalog, reference.hint(), bits).expect("encoded");
+        write("rounded_hint", &format!("bits{bits}"), &rounded);
+        write("hint", &format!("rounded{bits}"), &rounded);
+    }
+    write(
+        "wire_envelope",
+        "rounded_hint",
+        &wire::encode_rounded_hint(&params, &catalog, reference.hint(), chosen).expect("encoded"),
+    );
     write("key_file", "key", &key.to_bytes()[..]);
 
     let values = values();

@@ -15,6 +15,7 @@ use std::path::Path;
 use crate::catalog_file::RawCatalog;
 use crate::catalog_part::PartFacts;
 use crate::error::{Result, ServerError};
+use crate::hint::EncodedHints;
 
 /// A served catalog. Metadata is available at once; the prepared form when preparation ends.
 pub struct ServedCatalog {
@@ -38,9 +39,9 @@ pub struct ServedCatalog {
     /// For a part read from a split catalog: the whole catalog's size and noise statistics
     /// (`items` and `quantized` then hold the part alone).
     whole: Option<Whole>,
-    /// The prepared form, with its hint encoded once as a wire message (every client downloads
-    /// it once per content version): set together, so a ready catalog always has its hint.
-    prepared: OnceLock<(PreparedCatalog, axum::body::Bytes)>,
+    /// The prepared form, with its hint encoded once in both forms (every client downloads one
+    /// once per content version): set together, so a ready catalog always has its hint.
+    prepared: OnceLock<(PreparedCatalog, EncodedHints)>,
 }
 
 impl ServedCatalog {
@@ -274,21 +275,23 @@ impl ServedCatalog {
             id: self.reference.id.clone(),
             source,
         })?;
-        let hint = wire::encode_hint(&self.params, &self.reference, prepared.hint()).map_err(
-            |source| ServerError::Prepare {
-                id: self.reference.id.clone(),
-                source,
-            },
-        )?;
-        let (prepared, _) = self
-            .prepared
-            .get_or_init(|| (prepared, axum::body::Bytes::from(hint)));
+        let hints = EncodedHints::encode(
+            &self.params,
+            &self.reference,
+            prepared.hint(),
+            Some(prepared.noise_plan().hint_bits),
+        )
+        .map_err(|source| ServerError::Prepare {
+            id: self.reference.id.clone(),
+            source,
+        })?;
+        let (prepared, _) = self.prepared.get_or_init(|| (prepared, hints));
         Ok(prepared)
     }
 
-    /// The encoded hint, once prepared.
-    pub fn hint(&self) -> Option<axum::body::Bytes> {
-        self.prepared.get().map(|(_, hint)| hint.clone())
+    /// The encoded hints, once prepared.
+    pub fn hints(&self) -> Option<&EncodedHints> {
+        self.prepared.get().map(|(_, hints)| hints)
     }
 
     /// The prepared form, once ready.

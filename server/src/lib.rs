@@ -20,6 +20,7 @@ pub mod connections;
 pub mod demo;
 pub mod error;
 pub mod gateway;
+pub mod hint;
 pub mod metrics;
 pub mod openapi;
 pub mod privacy;

@@ -40,6 +40,13 @@ const APP: &str = "apiKey";
 const PROFILE: &str = "profileToken";
 const ADMIN: &str = "adminKey";
 
+/// `?form=` of the hint routes.
+fn hint_form() -> Value {
+    json!({"name": "form", "in": "query", "required": false,
+        "description": "exact (the default, every client decodes it) or rounded (to noise.hint_bits: about half the bytes; the exact hint answers where the catalog has no rounding)",
+        "schema": {"type": "string", "enum": ["exact", "rounded"], "default": "exact"}})
+}
+
 fn security(schemes: &[&str]) -> Value {
     let mut requirement = serde_json::Map::new();
     for s in schemes {
@@ -126,9 +133,9 @@ fn paths_and_schemas() -> Value {
             "/v1/catalogs/{catalog}/items": {"get": {"summary": "A page of a catalog's item metadata", "security": app,
                 "parameters": [catalog, paging()[0], paging()[1]],
                 "responses": {"200": json_body("A page", "ItemsPage"), "400": error("Bad paging"), "404": error("No such catalog")}}},
-            "/v1/catalogs/{catalog}/hint": {"get": {"summary": "A catalog's hint: the public part of every score, which clients need to decrypt (fetch once per content version; the ETag is the version)", "security": app,
-                "parameters": [catalog],
-                "responses": {"200": binary("The hint, a veilrank wire message"), "404": error("No such catalog"), "503": error("Not ready")}}},
+            "/v1/catalogs/{catalog}/hint": {"get": {"summary": "A catalog's hint: the public part of every score, which clients need to decrypt (fetch once per content version; the ETag is the version, and the form)", "security": app,
+                "parameters": [catalog, hint_form()],
+                "responses": {"200": binary("The hint, a veilrank wire message"), "400": error("Bad form"), "404": error("No such catalog"), "503": error("Not ready")}}},
             "/v1/catalogs/{catalog}/score": {"post": {"summary": "Score an encrypted query", "security": app,
                 "parameters": [catalog],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
@@ -139,7 +146,8 @@ fn paths_and_schemas() -> Value {
                 "parameters": paging(),
                 "responses": {"200": json_body("A page", "ItemsPage"), "400": error("Bad paging")}}},
             "/v1/catalog/hint": {"get": {"summary": "The default catalog's hint (alias)", "security": app,
-                "responses": {"200": binary("The hint, a veilrank wire message"), "503": error("Not ready")}}},
+                "parameters": [hint_form()],
+                "responses": {"200": binary("The hint, a veilrank wire message"), "400": error("Bad form"), "503": error("Not ready")}}},
             "/v1/score": {"post": {"summary": "Score an encrypted query against the default catalog (alias)", "security": app,
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": scoring_errors(json!({"200": binary("Encrypted scores, with Server-Timing")}))}},
@@ -183,7 +191,8 @@ fn paths_and_schemas() -> Value {
                         "precision": {"type": "object", "required": ["catalog_bits", "query_bits"], "properties": {
                             "catalog_bits": {"type": "integer", "minimum": 8, "maximum": 16},
                             "query_bits": {"type": "integer", "minimum": 8, "maximum": 16}}},
-                        "topics": {"type": "array"}, "max_query_bytes": {"type": "integer"}, "hint_bytes": {"type": "integer"}}},
+                        "topics": {"type": "array"}, "max_query_bytes": {"type": "integer"}, "hint_bytes": {"type": "integer"},
+                        "rounded_hint_bytes": {"type": "integer", "description": "Bytes of the hint at ?form=rounded; absent where there is none"}}},
                 "ItemsPage": {"type": "object", "required": ["content_version", "total", "offset", "items"],
                     "properties": {"content_version": {"type": "string"}, "total": {"type": "integer"}, "offset": {"type": "integer"},
                         "items": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "title": {"type": "string"}}}}}},

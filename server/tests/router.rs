@@ -89,6 +89,61 @@ async fn not_ready_until_the_catalog_is_prepared() {
     assert_eq!(get(app, "/v1/catalogs/demo/hint").await.1, hint);
 }
 
+/// The hint in the form asked for: exact by default (what every client decodes), rounded on
+/// request at the manifest's width and byte count, tagged apart; a bad form is a JSON 400.
+#[tokio::test]
+async fn the_hint_comes_exact_or_rounded_as_asked() {
+    let state = state(3000);
+    state.catalogs.prepare_all().unwrap();
+    let app = router(state.clone(), Duration::from_secs(5));
+    let manifest: Manifest =
+        serde_json::from_slice(&get(app.clone(), "/v1/catalog").await.1).unwrap();
+    let reference = state.catalogs.default_catalog().reference.clone();
+    let fetch = |path: &'static str| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let etag = response.headers().get("etag").cloned();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, etag, body.to_vec())
+        }
+    };
+    let (_, exact_tag, exact) = fetch("/v1/catalog/hint").await;
+    let (status, _, asked_exact) = fetch("/v1/catalogs/demo/hint?form=exact").await;
+    assert_eq!((status, &asked_exact), (StatusCode::OK, &exact));
+    let (status, rounded_tag, rounded) = fetch("/v1/catalogs/demo/hint?form=rounded").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(Some(rounded.len()), manifest.rounded_hint_bytes);
+    assert_ne!(rounded_tag, exact_tag);
+    let bits = manifest.noise.hint_bits.unwrap();
+    // 2 blocks of 2048 coefficients: t bits each against the exact hint's 7 bytes
+    assert!(rounded.len() < 2 * 2048 * bits as usize / 8 + 300);
+    assert!(exact.len() > 2 * 2048 * 7);
+    let decode = |bytes: &[u8]| veilrank_core::wire::decode_hint(&V1_128, &reference, 3000, bytes);
+    let (exact, rounded) = (decode(&exact).unwrap(), decode(&rounded).unwrap());
+    assert_eq!(exact.rounding(), None);
+    assert_eq!(rounded.rounding(), Some(bits));
+    assert_eq!(rounded.id(), exact.id());
+    for bad in [
+        "/v1/catalog/hint?form=approximate",
+        "/v1/catalog/hint?from=rounded",
+    ] {
+        let (status, body) = get(app.clone(), bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let body: veilrank_core::api::ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body.error.code, "bad_query");
+        assert!(
+            body.error.message.contains("exact or rounded"),
+            "{}",
+            body.error.message
+        );
+    }
+}
+
 /// A stored profile in the wire format before public masks (version 1) gets 409
 /// `profile_incompatible`, which tells its owner to replace it, not 400 as if the request were bad.
 #[tokio::test]

@@ -44,6 +44,7 @@ async fn the_gateway_answers_what_a_single_server_answers() {
         "/v1/catalogs/test",
         "/v1/catalog",
         "/v1/catalogs/test/hint",
+        "/v1/catalogs/test/hint?form=rounded",
         "/v1/catalogs/test/items?offset=4090&limit=20",
         "/v1/catalogs",
     ];

@@ -87,6 +87,15 @@ async fn a_wide_catalog_scores_exactly_over_http() {
         .unwrap();
     let ratio = manifest.hint_bytes as f64 / narrow_client.manifest().hint_bytes as f64;
     assert!((1.9..=2.1).contains(&ratio), "hint ratio {ratio}");
+    // the rounded hint the SDK downloads: noise.hint_bits per coefficient instead of 7 bytes
+    let bits = manifest.noise.hint_bits.unwrap();
+    let rounded = manifest.rounded_hint_bytes.unwrap();
+    assert!(bits < 40, "{bits}");
+    assert!(
+        rounded < manifest.hint_bytes * 6 / 10,
+        "{rounded} against {}",
+        manifest.hint_bytes
+    );
     narrow.shutdown().await.unwrap();
     server.shutdown().await.unwrap();
 }
@@ -217,6 +226,7 @@ async fn a_wide_catalog_behind_a_gateway_answers_as_a_single_server() {
         &[
             "/v1/catalogs/test",
             "/v1/catalogs/test/hint",
+            "/v1/catalogs/test/hint?form=rounded",
             "/v1/catalogs/test/items?offset=4090&limit=20",
         ],
     )

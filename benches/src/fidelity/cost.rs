@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use veilrank_core::noise::{choose, CatalogNoiseStats};
 use veilrank_core::quantize::{quantize_bits, quantize_wide_with_scale, scale_for_bound};
-use veilrank_core::{plain, Encryptor, Hint, ParameterSet, Precision, SecretKey, V1_128};
+use veilrank_core::{plain, Encryptor, ParameterSet, Precision, SecretKey, V1_128};
 use veilrank_engine::PreparedCatalog;
 
 use super::{measure as fidelity, table, Fidelity, Precision as Bits, Scales};
@@ -23,7 +23,10 @@ pub struct Cost {
     pub response_bits: u32,
     /// Response bytes per item: `limbs * response_bits / 8`.
     pub response_bytes_per_item: f64,
-    /// Hint bytes per item (downloaded once per catalog version).
+    /// Bits per coefficient of the rounded hint.
+    pub hint_bits: u32,
+    /// Bytes per item of the rounded hint (downloaded once per catalog version):
+    /// `limbs * hint_bits / 8`.
     pub hint_bytes_per_item: f64,
     /// Median server scoring time of one query, milliseconds (`None`: not measured).
     pub server_ms: Option<f64>,
@@ -72,7 +75,8 @@ pub fn measure(
         prime: plan.prime.name(),
         response_bits: plan.response_bits,
         response_bytes_per_item: (limbs as u32 * plan.response_bits) as f64 / 8.0,
-        hint_bytes_per_item: (limbs * Hint::value_bytes(plan.prime)) as f64,
+        hint_bits: plan.hint_bits,
+        hint_bytes_per_item: (limbs as u32 * plan.hint_bits) as f64 / 8.0,
         server_ms,
     }))
 }
@@ -101,11 +105,15 @@ fn time_scoring(
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let items = rows.len() / dim / precision.limbs();
-    let scores = response
-        .ok_or("no run")?
-        .decrypt(&key, catalog.hint(), items)
+    let response = response.ok_or("no run")?;
+    let scores = response.decrypt(&key, catalog.hint(), items).map_err(err)?;
+    let rounded = catalog
+        .hint()
+        .rounded(params, catalog.noise_plan().hint_bits)
         .map_err(err)?;
-    if scores != plain::item_scores(precision, rows, dim, &query.values) {
+    let with_rounded = response.decrypt(&key, &rounded, items).map_err(err)?;
+    let expected = plain::item_scores(precision, rows, dim, &query.values);
+    if scores != expected || with_rounded != expected {
         return Err(format!(
             "{precision}: decrypted scores differ from the plaintext ones"
         ));

@@ -382,7 +382,7 @@ impl Client {
             .get_or_try_init(|| async {
                 let response = self
                     .http
-                    .get(format!("{}/hint", self.catalog_path))
+                    .get(format!("{}/hint?form=rounded", self.catalog_path))
                     .send()
                     .await?;
                 let bytes = body_or_error(response, view.session.hint_size_limit()).await?;

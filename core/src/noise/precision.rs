@@ -97,3 +97,41 @@ fn precision_table() {
         }
     }
 }
+
+/// The rounded hint at every carried precision and dimension: within what the client multiplies
+/// exactly, the narrowest width that meets the target (one bit less misses it), and no response
+/// wider than the exact hint alone would need plus one bit.
+#[test]
+fn the_hint_is_rounded_to_the_narrowest_width_that_keeps_scores_exact() {
+    for (c, q) in [(8, 8), (12, 10), (14, 8)] {
+        let params = at(c, q);
+        for dim in [1, 2, 63, 64, 65, 128, 384, 512, 1000, 1024] {
+            let stats = CatalogNoiseStats::worst_case(&params, dim);
+            let plan = choose(&params, dim, &stats).unwrap();
+            let p = params.plaintext_bits(dim).unwrap();
+            let (w, t) = (plan.response_bits, plan.hint_bits);
+            assert!(
+                t > p && t <= max_hint_bits(&params, plan.prime),
+                "{c}/{q} d {dim}: {t}"
+            );
+            let fails = |t| log2_failure(&params, dim, &stats, plan.prime, w, Some(t)).unwrap();
+            assert!(fails(t) <= TARGET_LOG2_FAILURE);
+            assert!(
+                fails(t - 1) > TARGET_LOG2_FAILURE,
+                "{c}/{q} d {dim}: {t} not narrowest"
+            );
+            let exact = log2_failure(&params, dim, &stats, plan.prime, w, None).unwrap();
+            assert!(exact <= fails(t));
+            let exact_alone = (p + 1..=w)
+                .find(|&bits| {
+                    log2_failure(&params, dim, &stats, plan.prime, bits, None).unwrap()
+                        <= TARGET_LOG2_FAILURE
+                })
+                .unwrap();
+            assert!(
+                w <= exact_alone + 1,
+                "{c}/{q} d {dim}: {w} against {exact_alone}"
+            );
+        }
+    }
+}

@@ -3,9 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
 use veilrank_core::api::{ItemInfo, ItemsPage, Manifest};
 use veilrank_core::hint::{Hint, HintId};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
@@ -13,6 +10,7 @@ use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use super::upstream::read_limited;
 use super::{bad_upstream, changing, passed, Failure, Gateway, MAX_JSON_BYTES};
 use crate::error::AppError;
+use crate::hint::{EncodedHints, HintForm};
 
 /// A shard's part of one content version of a catalog.
 #[derive(Clone, Debug)]
@@ -27,7 +25,7 @@ pub(super) struct Part {
 pub struct View {
     pub(super) catalog: CatalogRef,
     pub(super) manifest: Manifest,
-    pub(super) hint: Bytes,
+    pub(super) hints: EncodedHints,
     pub(super) hint_id: HintId,
     pub(super) parts: Vec<Part>,
 }
@@ -228,15 +226,24 @@ impl Gateway {
             return Err(bad_upstream(0, "the parts do not cover the catalog").into());
         }
         let hint = Hint::join(&params, hints).map_err(|e| bad_upstream(0, &e.to_string()))?;
-        let encoded = wire::encode_hint(&params, &catalog, &hint)
+        // the shards' noise plans are the whole catalog's, their rounding too (shards from
+        // before the rounded hint state none: then the exact hint serves every client)
+        if manifests
+            .iter()
+            .any(|(_, m)| m.noise.hint_bits != manifest.noise.hint_bits)
+        {
+            return Err(bad_upstream(0, "the shards round the hint to different widths").into());
+        }
+        let encoded = EncodedHints::encode(&params, &catalog, &hint, manifest.noise.hint_bits)
             .map_err(|e| bad_upstream(0, &e.to_string()))?;
         manifest.shard = None;
-        manifest.hint_bytes = encoded.len();
+        manifest.hint_bytes = encoded.bytes(HintForm::Exact).len();
+        manifest.rounded_hint_bytes = encoded.rounded_len();
         tracing::info!(catalog = %id, version = %catalog.version.to_hex(), shards = parts.len(), "joined the shards' catalog");
         Ok(View {
             catalog,
             manifest,
-            hint: Bytes::from(encoded),
+            hints: encoded,
             hint_id: hint.id(),
             parts,
         })
@@ -367,21 +374,9 @@ impl View {
         &self.manifest
     }
 
-    /// The whole catalog's hint as a response, tagged with its content version.
+    /// The whole catalog's hint, both forms.
     #[must_use]
-    pub fn hint_response(&self) -> Response {
-        let mut response = (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            )],
-            Body::from(self.hint.clone()),
-        )
-            .into_response();
-        let etag = format!("\"{}\"", self.catalog.version.to_hex());
-        if let Ok(value) = HeaderValue::from_str(&etag) {
-            response.headers_mut().insert(header::ETAG, value);
-        }
-        response
+    pub fn hints(&self) -> &EncodedHints {
+        &self.hints
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -19,6 +19,7 @@ use veilrank_core::wire;
 
 use crate::catalog::ServedCatalog;
 use crate::error::AppError;
+use crate::hint::{checked_form, EncodedHints, HintForm, HintQuery};
 use crate::routes::{gateway, octet_body, on_pool, scores_response};
 use crate::state::AppState;
 
@@ -99,11 +100,15 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
         noise: Noise {
             server_prime: plan.prime.name().into(),
             response_bits: plan.response_bits,
+            hint_bits: Some(plan.hint_bits),
             log2_failure_per_score: plan.log2_failure,
         },
         topics: catalog.topics.clone(),
         max_query_bytes: catalog.query_size_limit(),
-        hint_bytes: catalog.hint().map_or(0, |h| h.len()),
+        hint_bytes: catalog
+            .hints()
+            .map_or(0, |h| h.bytes(HintForm::Exact).len()),
+        rounded_hint_bytes: catalog.hints().and_then(EncodedHints::rounded_len),
         shard: (prepared.shard().count() > 1).then(|| ShardInfo {
             index: prepared.shard().index(),
             count: prepared.shard().count(),
@@ -114,43 +119,38 @@ fn manifest_of(catalog: &ServedCatalog) -> Result<Json<Manifest>, AppError> {
     }))
 }
 
-/// `GET /v1/catalogs/{catalog}/hint`: the public part of every score that does not depend on
-/// the query ([`veilrank_core::hint`]), for the catalog's current content version. The same
-/// bytes for every client; clients fetch it once per version.
+/// `GET /v1/catalogs/{catalog}/hint?form=`: the public part of every score that does not
+/// depend on the query ([`veilrank_core::hint`]), for the catalog's current content version,
+/// exact (the default) or rounded. The same bytes for every client; clients fetch it once per
+/// version.
 pub async fn hint(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    form: Result<Query<HintQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
+    let form = checked_form(form)?;
     if let Some(gateway) = &state.gateway {
-        return Ok(gateway::hint(gateway, Some(id)).await);
+        return Ok(gateway::hint(gateway, Some(id), form).await);
     }
     let catalog = catalog(&state, &id)?;
-    hint_of(&catalog)
+    hint_of(&catalog, form)
 }
 
-/// `GET /v1/catalog/hint`: the default catalog's hint.
-pub async fn default_hint(State(state): State<AppState>) -> Result<Response, AppError> {
+/// `GET /v1/catalog/hint?form=`: the default catalog's hint.
+pub async fn default_hint(
+    State(state): State<AppState>,
+    form: Result<Query<HintQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let form = checked_form(form)?;
     if let Some(gateway) = &state.gateway {
-        return Ok(gateway::hint(gateway, None).await);
+        return Ok(gateway::hint(gateway, None, form).await);
     }
-    hint_of(&state.catalogs.default_catalog())
+    hint_of(&state.catalogs.default_catalog(), form)
 }
 
-fn hint_of(catalog: &ServedCatalog) -> Result<Response, AppError> {
-    let bytes = catalog.hint().ok_or_else(AppError::not_ready)?;
-    let etag = format!("\"{}\"", catalog.reference.version.to_hex());
-    let mut response = (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        )],
-        Body::from(bytes),
-    )
-        .into_response();
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    Ok(response)
+fn hint_of(catalog: &ServedCatalog, form: HintForm) -> Result<Response, AppError> {
+    let hints = catalog.hints().ok_or_else(AppError::not_ready)?;
+    Ok(hints.response(form))
 }
 
 /// Paging of the items routes.

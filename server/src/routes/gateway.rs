@@ -8,6 +8,7 @@ use axum::Json;
 use veilrank_core::V1_128;
 
 use crate::gateway::{check_id, Failure, Gateway};
+use crate::hint::HintForm;
 use crate::routes::octet_body;
 
 /// A failure as the client's answer, counted where it is the gateway's own 5xx.
@@ -38,14 +39,14 @@ pub(super) async fn manifest(gateway: &Gateway, id: Option<String>) -> Response 
     }
 }
 
-/// The whole catalog's hint, joined from the shards' parts.
-pub(super) async fn hint(gateway: &Gateway, id: Option<String>) -> Response {
+/// The whole catalog's hint, joined from the shards' parts, in the form asked for.
+pub(super) async fn hint(gateway: &Gateway, id: Option<String>, form: HintForm) -> Response {
     let view = async {
         let id = id_of(gateway, id).await?;
         gateway.view(&id, None).await
     };
     match view.await {
-        Ok(view) => view.hint_response(),
+        Ok(view) => view.hints().response(form),
         Err(e) => refused(gateway, e),
     }
 }

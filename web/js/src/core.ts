@@ -290,7 +290,9 @@ export class ClientCore {
       return 0;
     }
     view.hint = (async () => {
-      const response = await request(`${this.catalogPath}/hint`, { headers: this.headers });
+      const response = await request(`${this.catalogPath}/hint?form=rounded`, {
+        headers: this.headers,
+      });
       if (!response.ok) throw await serverError(response);
       const bytes = await readCapped(response, view.session.hintSizeLimit);
       view.session.setHint(bytes);

@@ -68,12 +68,20 @@ export interface Manifest {
   dimension: number;
   topics: Topic[];
   hint_bytes: number;
+  /** Bytes of the rounded hint the client downloads (absent: only the exact hint is served). */
+  rounded_hint_bytes?: number;
   max_query_bytes: number;
   quantization: { bound: number; query_bound?: number; catalog_scale: number; query_scale: string };
   /** Value bits of the catalog and of its queries (absent from servers before precisions: 8/8). */
   precision?: { catalog_bits: number; query_bits: number };
   parameters: { name: string; fingerprint: string; polynomial_size: number };
-  noise: { server_prime: string; response_bits: number; log2_failure_per_score: number };
+  noise: {
+    server_prime: string;
+    response_bits: number;
+    /** Bits per coefficient of the rounded hint (absent: only the exact hint is served). */
+    hint_bits?: number;
+    log2_failure_per_score: number;
+  };
 }
 
 /** What the server keeps about a stored profile: metadata, never content. */
