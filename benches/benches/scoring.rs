@@ -1,7 +1,7 @@
 //! Criterion benchmarks: server scoring of 100,000 x 64 next to plaintext i8 scoring of the same
 //! catalog (one core and all cores, same run); client encryption (kept encryptor, fresh one,
 //! and tfhe's own seeded encryption of the same ciphertexts, side by side); decryption plus
-//! top-10.
+//! top-10; encoding the rounded hint, and decoding the hint, exact and rounded, side by side.
 //!
 //! `cargo bench -p veilrank-bench --bench scoring`
 
@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use veilrank_bench::{pool, random_i8};
-use veilrank_core::{plain, rank, Encryptor, Query, SecretKey, V1_128};
+use veilrank_core::{
+    plain, rank, wire, CatalogRef, ContentVersion, Encryptor, Query, SecretKey, V1_128,
+};
 use veilrank_engine::{ExpandedQuery, PreparedCatalog};
 
 const ITEMS: usize = 100_000;
@@ -114,6 +116,23 @@ fn client(c: &mut Criterion) {
                 })
             },
         );
+    }
+    let reference = CatalogRef {
+        id: "bench".into(),
+        version: ContentVersion([0; 32]),
+    };
+    let bits = catalog.noise_plan().hint_bits;
+    let exact = wire::encode_hint(&V1_128, &reference, catalog.hint()).expect("encode");
+    let rounded =
+        wire::encode_rounded_hint(&V1_128, &reference, catalog.hint(), bits).expect("encode");
+    // the server's side, once per catalog version: the inverse transforms and the rounding
+    group.bench_function(BenchmarkId::new("encode_hint_100k", "rounded"), |b| {
+        b.iter(|| wire::encode_rounded_hint(&V1_128, &reference, catalog.hint(), bits))
+    });
+    for (name, bytes) in [("exact", &exact), ("rounded", &rounded)] {
+        group.bench_function(BenchmarkId::new("decode_hint_100k", name), |b| {
+            b.iter(|| wire::decode_hint(&V1_128, &reference, ITEMS, black_box(bytes)))
+        });
     }
     group.finish();
 }
