@@ -262,7 +262,7 @@ impl Hint {
             .ok_or_else(|| Error::Malformed(format!("unknown hint modulus {}", message.modulus)))?;
         let (dim, items) = (message.dim as usize, message.items as usize);
         params.check_dim(dim)?;
-        let count = items.div_ceil(params.polynomial_size) * params.polynomial_size;
+        let count = coefficients(params, items)?;
         let bits = Self::value_bytes(prime) as u32 * 8;
         // before unpacking allocates `count` values: `items` came from the network
         let expected = bitpack::packed_len(count, bits);
@@ -275,6 +275,17 @@ impl Hint {
         let values = bitpack::unpack(&message.values, bits, count)?;
         Self::try_new(params, prime, dim, items, values)
     }
+}
+
+/// Coefficients of a hint of `items` rows (whole blocks), for a count from the network: at most
+/// a catalog's [`crate::reference::MAX_ITEMS`] rows, so nothing overflows (wasm32 included).
+fn coefficients(params: &ParameterSet, items: usize) -> Result<usize> {
+    if items > crate::reference::MAX_ITEMS {
+        return Err(Error::Malformed(format!(
+            "a hint of {items} rows, more than a catalog may have"
+        )));
+    }
+    Ok(items.div_ceil(params.polynomial_size) * params.polynomial_size)
 }
 
 impl std::fmt::Debug for Hint {
@@ -352,15 +363,17 @@ mod tests {
             .unwrap();
         message.modulus = 12289;
         assert!(Hint::from_message(&V1_128, message).is_err());
-        // a huge item count with few bytes is an error, not a huge allocation
-        let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
-            .unwrap()
-            .to_message()
-            .unwrap();
-        message.items = u32::MAX;
-        assert!(matches!(
-            Hint::from_message(&V1_128, message),
-            Err(Error::Malformed(m)) if m.contains("items need")
-        ));
+        // a huge item count with few bytes is an error, not a huge allocation (nor an overflow)
+        for (items, says) in [(1 << 20, "items need"), (u32::MAX, "more than a catalog")] {
+            let mut message = Hint::try_new(&V1_128, prime, 4, 10, vec![1; 2048])
+                .unwrap()
+                .to_message()
+                .unwrap();
+            message.items = items;
+            assert!(matches!(
+                Hint::from_message(&V1_128, message),
+                Err(Error::Malformed(m)) if m.contains(says)
+            ));
+        }
     }
 }

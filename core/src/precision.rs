@@ -192,6 +192,27 @@ impl Precision {
         rows
     }
 
+    /// The values of item-major `rows` (`items * limbs * dim`, as [`Self::rows_of`] makes
+    /// them): each item's limbs added back, `items * dim` values.
+    #[must_use]
+    pub fn values_of(self, rows: &[i8], dim: usize) -> Vec<i16> {
+        let (limbs, dim) = (self.limbs(), dim.max(1));
+        let mut digits = vec![0i32; limbs];
+        rows.chunks_exact(dim * limbs)
+            .flat_map(|item| {
+                (0..dim)
+                    .map(|f| {
+                        for (l, d) in digits.iter_mut().enumerate() {
+                            *d = i32::from(item[l * dim + f]);
+                        }
+                        // within the catalog bound: an i16
+                        self.combine(&digits) as i16
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// The score of an item from the scores of its limbs, least significant first.
     #[must_use]
     pub fn combine(self, limb_scores: &[i32]) -> i64 {
@@ -280,6 +301,16 @@ mod tests {
         let rows = p.rows_of(&[2047, -100, 0, 1], 2);
         assert_eq!(rows, vec![-1, 28, 32, -2, 0, 1, 0, 0]);
         assert_eq!(Precision::BASELINE.rows_of(&[5, -127], 1), vec![5, -127]);
+        assert_eq!(p.values_of(&rows, 2), vec![2047, -100, 0, 1]);
+    }
+
+    proptest! {
+        #[test]
+        fn rows_give_back_their_values(p in any_precision(), raw in prop::collection::vec(any::<i16>(), 12)) {
+            let bound = p.catalog_bound();
+            let values: Vec<i16> = raw.iter().map(|&v| (i32::from(v) % (bound + 1)) as i16).collect();
+            prop_assert_eq!(p.values_of(&p.rows_of(&values, 3), 3), values);
+        }
     }
 
     #[test]

@@ -36,8 +36,8 @@ pub struct ServedCatalog {
     kernel: Option<Kernel>,
     /// The part of the catalog this server scores (the whole, unless it is a shard server).
     shard: Shard,
-    /// For a part read from a split catalog: the whole catalog's size and noise statistics
-    /// (`items` and `quantized` then hold the part alone).
+    /// For a part read from a split catalog: the whole catalog's size in rows (a row per limb of
+    /// each item) and noise statistics (`items` and `quantized` then hold the part alone).
     whole: Option<Whole>,
     /// The prepared form, with its hint encoded once in both forms (every client downloads one
     /// once per content version): set together, so a ready catalog always has its hint.
@@ -133,11 +133,11 @@ impl ServedCatalog {
         facts: &PartFacts,
     ) -> Result<Self> {
         let bad = |what: String| ServerError::Config(format!("catalog {id:?}, a part: {what}"));
-        if params.precision != Precision::BASELINE {
+        if params.precision != facts.precision {
             return Err(bad(format!(
-                "split catalogs are served at precision {} only, not {} (pass --precision 8/8)",
-                Precision::BASELINE,
-                params.precision
+                "it was split at precision {}, and is served at {} (pass --precision {} or \
+                 --catalog {id}@{}=PATH)",
+                facts.precision, params.precision, facts.precision, facts.precision
             )));
         }
         let shard = facts.shard()?;
@@ -147,14 +147,15 @@ impl ServedCatalog {
                 raw.dim, facts.dimension
             )));
         }
-        let range = shard
-            .items(facts.catalog_items, params.polynomial_size)
+        // shards own whole blocks of rows, whole items each ([`veilrank_core::precision`])
+        let rows = shard
+            .items(facts.whole().items, params.polynomial_size)
             .map_err(|e| bad(e.to_string()))?;
-        if range.len() != raw.items.len() {
+        let items = rows.len() / params.precision.limbs();
+        if items != raw.items.len() {
             return Err(bad(format!(
-                "shard {shard} of {} items holds {} items, the file {}",
+                "shard {shard} of {} items holds {items} items, the file {}",
                 facts.catalog_items,
-                range.len(),
                 raw.items.len()
             )));
         }
@@ -202,16 +203,18 @@ impl ServedCatalog {
 
     /// Items in the whole catalog (a part holds fewer in `items`).
     pub fn item_count(&self) -> usize {
-        self.whole.map_or(self.items.len(), |w| w.items)
+        let limbs = self.params.precision.limbs();
+        self.whole.map_or(self.items.len(), |w| w.items / limbs)
     }
 
     /// The first of `items` in the whole catalog (0 but for a part).
     pub fn first_item(&self) -> usize {
+        let precision = self.params.precision;
         match self.whole {
             Some(w) => self
                 .shard
                 .items(w.items, self.params.polynomial_size)
-                .map_or(0, |r| r.start),
+                .map_or(0, |r| r.start / precision.limbs()),
             None => 0,
         }
     }

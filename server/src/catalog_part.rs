@@ -1,8 +1,8 @@
 //! A catalog split beforehand, so that a shard reads only its part: per shard K of S, a NumPy
 //! matrix of its items' vectors (`ID.K-of-S.npy`), their ids and titles (`.ids`), and a sidecar
 //! (`.npy.part.json`) with what the shard needs of the whole catalog and cannot compute from its
-//! part: the quantization scale, the content version, the noise statistics, the item count and
-//! the topics. `veilrank-server --split-into DIR --split-shards S` writes them; a `--catalog`
+//! part: the quantization scale, the precision, the content version, the noise statistics, the
+//! item count and the topics. `veilrank-server --split-into DIR --split-shards S` writes them; a `--catalog`
 //! whose file has a sidecar beside it is served as that part.
 
 use std::io::Write;
@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use veilrank_core::api::Topic;
 use veilrank_core::noise::CatalogNoiseStats;
+use veilrank_core::Precision;
 use veilrank_engine::{Shard, Whole};
 
 use crate::catalog::ServedCatalog;
@@ -35,6 +36,10 @@ pub struct PartFacts {
     pub dimension: usize,
     /// The whole catalog's quantization scale.
     pub scale: f32,
+    /// The precision the catalog was split at (absent: 8/8, the sidecars before precisions;
+    /// left out at 8/8, so those stay readable by servers before precisions).
+    #[serde(default = "baseline", skip_serializing_if = "is_baseline")]
+    pub precision: Precision,
     /// The whole catalog's content version (hex).
     pub content_version: String,
     /// The whole catalog's noise statistics.
@@ -45,6 +50,14 @@ pub struct PartFacts {
     pub topics: Vec<Topic>,
 }
 
+fn baseline() -> Precision {
+    Precision::BASELINE
+}
+
+fn is_baseline(precision: &Precision) -> bool {
+    *precision == Precision::BASELINE
+}
+
 impl PartFacts {
     /// The shard, parsed.
     pub fn shard(&self) -> Result<Shard> {
@@ -53,11 +66,11 @@ impl PartFacts {
             .map_err(|e| ServerError::Config(format!("part sidecar: {e}")))
     }
 
-    /// The whole catalog as the engine needs it.
+    /// The whole catalog as the engine needs it: its rows (a row per limb of each item).
     #[must_use]
     pub fn whole(&self) -> Whole {
         Whole {
-            items: self.catalog_items,
+            items: self.precision.rows(self.catalog_items),
             stats: CatalogNoiseStats {
                 sum_sq: self.noise_sum_sq,
                 dc_sq: self.noise_dc_sq,
@@ -133,19 +146,23 @@ pub fn split(catalog: &ServedCatalog, shards: usize, dir: &Path) -> Result<Vec<P
     let io =
         |path: &Path, e: std::io::Error| ServerError::Config(format!("{}: {e}", path.display()));
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let stats = CatalogNoiseStats::of_catalog(&catalog.params, catalog.dim, catalog.quantized());
+    let (precision, dim) = (catalog.params.precision, catalog.dim);
+    let stats = CatalogNoiseStats::of_catalog(&catalog.params, dim, catalog.quantized());
     let mut written = Vec::with_capacity(shards);
     for k in 0..shards {
         let shard = Shard::try_new(k, shards).map_err(|e| ServerError::Config(e.to_string()))?;
-        let range = shard
-            .items(catalog.items.len(), n)
+        // shards own whole blocks of rows; a block holds whole items (limbs divide N)
+        let rows = shard
+            .items(precision.rows(catalog.items.len()), n)
             .map_err(|e| ServerError::Config(format!("catalog {id:?}: {e}")))?;
+        let limbs = precision.limbs();
+        let range = rows.start / limbs..rows.end / limbs;
         let npy = dir.join(format!("{id}.{k}-of-{shards}.npy"));
         // the quantized values times the scale: quantized again with the same scale, they give
         // back exactly the same values
-        let values = &catalog.quantized()[range.start * catalog.dim..range.end * catalog.dim];
-        write_npy(&npy, range.len(), catalog.dim, values, catalog.scale)
-            .map_err(|e| io(&npy, e))?;
+        let values =
+            precision.values_of(&catalog.quantized()[rows.start * dim..rows.end * dim], dim);
+        write_npy(&npy, range.len(), dim, &values, catalog.scale).map_err(|e| io(&npy, e))?;
         let ids = crate::catalog_npy::ids_path(&npy);
         let mut out =
             std::io::BufWriter::new(std::fs::File::create(&ids).map_err(|e| io(&ids, e))?);
@@ -174,6 +191,7 @@ pub fn split(catalog: &ServedCatalog, shards: usize, dir: &Path) -> Result<Vec<P
             catalog_items: catalog.items.len(),
             dimension: catalog.dim,
             scale: catalog.scale,
+            precision,
             content_version: catalog.reference.version.to_hex(),
             noise_sum_sq: stats.sum_sq,
             noise_dc_sq: stats.dc_sq,
@@ -189,7 +207,7 @@ pub fn split(catalog: &ServedCatalog, shards: usize, dir: &Path) -> Result<Vec<P
 }
 
 /// A float32 `.npy` matrix of `rows x cols` values `q x scale`.
-fn write_npy(path: &Path, rows: usize, cols: usize, q: &[i8], scale: f32) -> std::io::Result<()> {
+fn write_npy(path: &Path, rows: usize, cols: usize, q: &[i16], scale: f32) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     crate::catalog_npy::write_f32_header(&mut out, rows, cols)?;
     for &v in q {
@@ -209,6 +227,7 @@ mod tests {
             catalog_items: 5000,
             dimension: 4,
             scale: 0.5,
+            precision: Precision::BASELINE,
             content_version: "ab".repeat(32),
             noise_sum_sq: 1.0,
             noise_dc_sq: 2.0,
@@ -232,5 +251,14 @@ mod tests {
         assert!(bad(|f| f.catalog_items = usize::MAX).contains("more than"));
         assert!(parse_sidecar("{\"format\": 1}").is_err());
         assert!(parse_sidecar(&text.replace("\"format\"", "\"extra\": 1, \"format\"")).is_err());
+        // 8/8 is left out, as before precisions; another precision is stated and read back
+        assert!(!text.contains("precision"));
+        let wide = PartFacts {
+            precision: "12/10".parse().unwrap(),
+            ..facts()
+        };
+        let text = serde_json::to_string(&wide).unwrap();
+        assert!(text.contains("\"precision\""), "{text}");
+        assert_eq!(parse_sidecar(&text).unwrap(), wide);
     }
 }

@@ -194,13 +194,49 @@ async fn a_profile_of_another_precision_is_incompatible_not_misread() {
     second.shutdown().await.unwrap();
 }
 
+/// The gateway in front of `single`'s catalog at 12/10 answers as `single` does, byte for byte:
+/// the manifest, both hints, a page of items (`page`), and the SDK's query of `prefs`, whose
+/// scores through the gateway are the plaintext ones. Returns the gateway's client and those
+/// scores.
+async fn answers_as_the_single_server(
+    gw: &RunningServer,
+    single: &RunningServer,
+    page: &str,
+    key: &Arc<SecretKey>,
+    prefs: &[f32],
+) -> (Client, Vec<i32>) {
+    use veilrank_e2e::gateway::{assert_same_answers, post_query};
+    let items = format!("/v1/catalogs/test/items?{page}");
+    let paths = [
+        "/v1/catalogs/test",
+        "/v1/catalogs/test/hint",
+        "/v1/catalogs/test/hint?form=rounded",
+        items.as_str(),
+    ];
+    assert_same_answers(&gw.url(), &single.url(), &paths).await;
+    let client = Client::connect(&gw.url(), Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(client.manifest().precision, wide());
+    let query = Session::new(client.manifest())
+        .unwrap()
+        .encrypt(key, prefs)
+        .unwrap();
+    let (status, from_gateway, _) = post_query(&gw.url(), query.body.clone()).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&from_gateway));
+    assert_eq!(from_gateway, post_query(&single.url(), query.body).await.1);
+    let scores = client.score(key, prefs).await.unwrap();
+    assert_eq!(scores.raw, expected(single, prefs));
+    (client, scores.raw)
+}
+
 /// A wide catalog behind a gateway: three shards at 12/10 (whole blocks of rows, so whole items),
 /// and the gateway answers the manifest, the hint, the items and every response byte for byte
 /// as a single server at 12/10; the SDK's scores through it, and a stored profile's, are the
 /// plaintext ones.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wide_catalog_behind_a_gateway_answers_as_a_single_server() {
-    use veilrank_e2e::gateway::{assert_same_answers, get, post_query};
+    use veilrank_e2e::gateway::get;
     let (dim, items) = (16, 3 * 2048 + 100);
     let raw = float_catalog(7, dim, items);
     let single = serve_with(&config_at(wide()), raw.clone()).await;
@@ -220,37 +256,74 @@ async fn a_wide_catalog_behind_a_gateway_answers_as_a_single_server() {
     // the last shard's part, in items: 6,244 rows of 2 limbs from row 8,192 on
     let part = shard_manifest.shard.unwrap();
     assert_eq!((part.first_item, part.items), (4096, items - 4096));
-    assert_same_answers(
-        &gw.url(),
-        &single.url(),
-        &[
-            "/v1/catalogs/test",
-            "/v1/catalogs/test/hint",
-            "/v1/catalogs/test/hint?form=rounded",
-            "/v1/catalogs/test/items?offset=4090&limit=20",
-        ],
-    )
-    .await;
-    let client = Client::connect(&gw.url(), Duration::from_secs(10))
-        .await
-        .unwrap();
-    assert_eq!(client.manifest().precision, wide());
     let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
     let prefs: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.37).sin()).collect();
-    let query = Session::new(client.manifest())
-        .unwrap()
-        .encrypt(&key, &prefs)
-        .unwrap();
-    let (status, from_gateway, _) = post_query(&gw.url(), query.body.clone()).await;
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&from_gateway));
-    let (_, from_single, _) = post_query(&single.url(), query.body).await;
-    assert_eq!(from_gateway, from_single);
-    let scores = client.score(&key, &prefs).await.unwrap();
-    assert_eq!(scores.raw, expected(&single, &prefs));
+    let (client, scores) =
+        answers_as_the_single_server(&gw, &single, "offset=4090&limit=20", &key, &prefs).await;
     // a profile stored at the gateway, checked against the shards' precision, scored on them
     let profile = client.create_profile(&key, &prefs).await.unwrap();
     let stored = client.score_profile(&profile, &key).await.unwrap();
-    assert_eq!(stored.raw, scores.raw);
+    assert_eq!(stored.raw, scores);
+    gw.shutdown().await.unwrap();
+    for s in shards {
+        s.shutdown().await.unwrap();
+    }
+    single.shutdown().await.unwrap();
+}
+
+/// A wide catalog split beforehand (`--split-into`): each part's sidecar carries the precision,
+/// three shards serve the parts, and the gateway answers as a single server of the whole catalog
+/// at 12/10, byte for byte; a part served at another precision is refused, naming the one to
+/// pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wide_catalog_split_beforehand_answers_as_the_whole_file() {
+    use veilrank_e2e::gateway::get;
+    use veilrank_server::catalog::ServedCatalog;
+    use veilrank_server::config::CatalogSource;
+    let (dim, items) = (16, 3 * 2048 + 100);
+    let raw = float_catalog(11, dim, items);
+    let params = V1_128.with_precision(wide());
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = ServedCatalog::new("test", raw.clone(), params).unwrap();
+    let parts =
+        veilrank_server::catalog_part::split(&catalog, 3, &dir.path().join("parts")).unwrap();
+    let Err(refused) = ServedCatalog::load("test", &parts[0], V1_128) else {
+        panic!("a 12/10 part served at 8/8");
+    };
+    assert!(
+        refused.to_string().contains("split at precision 12/10"),
+        "{refused}"
+    );
+    let single = serve_with(&config_at(wide()), raw).await;
+    let mut shards = Vec::new();
+    for part in parts {
+        let config = Config {
+            catalogs: vec![CatalogSource {
+                id: "test".into(),
+                path: part,
+                precision: None,
+            }],
+            ..config_at(wide())
+        };
+        let catalogs = veilrank_server::load_catalogs(&config).unwrap();
+        let mut server = veilrank_server::start(&config, catalogs).await.unwrap();
+        server.ready().await.unwrap();
+        shards.push(server);
+    }
+    // shard 1 of 3 owns blocks 2 and 3 of the 7 blocks of rows: items from 2048 on
+    let (_, m, _) = get(&format!("{}/v1/catalogs/test", shards[1].url())).await;
+    let m: veilrank_core::api::Manifest = serde_json::from_slice(&m).unwrap();
+    let part = m.shard.unwrap();
+    assert_eq!(
+        (part.first_item, part.items, m.item_count),
+        (2048, 2048, items)
+    );
+    assert_eq!(m.precision, wide());
+    let upstreams: Vec<String> = shards.iter().map(RunningServer::url).collect();
+    let gw = veilrank_e2e::gateway::gateway(&upstreams).await;
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let prefs: Vec<f32> = (0..dim).map(|i| (i as f32 * 0.61).cos()).collect();
+    answers_as_the_single_server(&gw, &single, "offset=2040&limit=20", &key, &prefs).await;
     gw.shutdown().await.unwrap();
     for s in shards {
         s.shutdown().await.unwrap();

@@ -75,7 +75,7 @@ impl Hint {
         let (dim, items, bits) = (message.dim as usize, message.items as usize, message.bits);
         params.check_dim(dim)?;
         let bits = check_bits(params, prime, u32::from(bits))?;
-        let count = items.div_ceil(params.polynomial_size) * params.polynomial_size;
+        let count = super::coefficients(params, items)?;
         let expected = bitpack::packed_len(count, bits);
         if message.values.len() != expected {
             return Err(Error::Malformed(format!(
