@@ -82,10 +82,12 @@ fn split(
         ));
     }
     for source in &config.catalogs {
+        // at the precision the catalog is served at: its parts are served at it too
+        let precision = source.precision.unwrap_or(config.precision);
         let catalog = veilrank_server::catalog::ServedCatalog::load(
             &source.id,
             &source.path,
-            veilrank_core::V1_128,
+            veilrank_core::V1_128.with_precision(precision),
         )?;
         for part in veilrank_server::catalog_part::split(&catalog, shards, dir)? {
             println!("{}", part.display());

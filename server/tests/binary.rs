@@ -149,8 +149,9 @@ fn keys_on_the_command_line_are_warned_about_and_the_admin_key_file_works() {
 
 /// Reads the log up to the line "listening url=http://127.0.0.1:PORT": the URL, and the lines
 /// before it.
-/// `--split-into`: one `.npy`, `.ids` and sidecar per part, named as the shards load them; a
-/// catalog too small for the parts asked is refused with the reason.
+/// `--split-into`: one `.npy`, `.ids` and sidecar per part, named as the shards load them, at
+/// the precision the catalog is served at (the default 12/10: two rows per item, so a block holds
+/// 1,024 items); a catalog too small for the parts asked is refused with the reason.
 #[test]
 fn split_writes_one_part_per_shard_and_refuses_too_many() {
     let dir = tempfile::tempdir().unwrap();
@@ -165,7 +166,7 @@ fn split_writes_one_part_per_shard_and_refuses_too_many() {
         .collect();
     std::fs::write(&path, &lines).unwrap();
     let parts = dir.path().join("parts");
-    let split = |shards: &str| {
+    let split_at = |shards: &str, precision: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_veilrank-server"))
             .args(["--catalog", &format!("films={}", path.display())])
             .args([
@@ -174,9 +175,11 @@ fn split_writes_one_part_per_shard_and_refuses_too_many() {
                 "--split-shards",
                 shards,
             ])
+            .args(precision)
             .output()
             .unwrap()
     };
+    let split = |shards: &str| split_at(shards, &[]);
     let out = split("3");
     assert!(
         out.status.success(),
@@ -196,14 +199,28 @@ fn split_writes_one_part_per_shard_and_refuses_too_many() {
                 .unwrap();
         assert_eq!(sidecar["shard"], format!("{k}/3"));
         assert_eq!(sidecar["catalog_items"], 5000);
+        assert_eq!(
+            sidecar["precision"],
+            serde_json::json!({"catalog_bits": 12, "query_bits": 10})
+        );
+        // 10,000 rows in 5 blocks: blocks 0, 1-2 and 3-4
         let ids = std::fs::read_to_string(part.replace(".npy", ".ids")).unwrap();
-        let expected = if k < 2 { 2048 } else { 5000 - 4096 };
-        assert_eq!(ids.lines().count(), expected);
+        assert_eq!(ids.lines().count(), [1024, 2048, 1928][k]);
     }
-    let out = split("4");
+    let out = split("6");
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot be cut in 4 shards"), "{stderr}");
+    assert!(stderr.contains("cannot be cut in 6 shards"), "{stderr}");
+    // at 8/8 a block holds 2,048 items, and the sidecar is the one before precisions
+    let out = split_at("3", &["--precision", "8/8"]);
+    assert!(out.status.success());
+    let first = String::from_utf8(out.stdout).unwrap();
+    let first = first.lines().next().unwrap();
+    let sidecar = std::fs::read_to_string(format!("{first}.part.json")).unwrap();
+    assert!(!sidecar.contains("precision"), "{sidecar}");
+    let ids = std::fs::read_to_string(first.replace(".npy", ".ids")).unwrap();
+    assert_eq!(ids.lines().count(), 2048);
+    assert!(!split_at("4", &["--precision", "8/8"]).status.success());
 }
 
 fn listening(logs: &mut impl Iterator<Item = std::io::Result<String>>) -> (String, String) {
