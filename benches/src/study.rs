@@ -307,7 +307,7 @@ async fn drive(
     let (peak_rss_bytes, peak_rss_of) = match in_process {
         Some(_) => (system::peak_rss_bytes(), "harness and in-process server"),
         None => (
-            server_peak_rss(url).await,
+            system::server_peak_rss(url).await,
             "server since it started (its /metrics)",
         ),
     };
@@ -387,27 +387,6 @@ async fn drive(
         naive_tfhe_extrapolated: None,
         naive_tfhe_measured_on: None,
     })
-}
-
-/// A running server's peak memory, from the gauge its `/metrics` exposes; `None` if it does
-/// not say (another platform, or metrics out of reach), and the study goes on without it.
-async fn server_peak_rss(url: &str) -> Option<u64> {
-    // a server that stops answering costs the study this figure, not the study
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .ok()?;
-    let text = http
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .ok()?
-        .error_for_status()
-        .ok()?
-        .text()
-        .await
-        .ok()?;
-    system::gauge(&text, "veilrank_process_peak_resident_bytes").map(|v| v as u64)
 }
 
 impl Outcome {

@@ -104,6 +104,27 @@ pub fn threads() -> usize {
     rayon::current_num_threads()
 }
 
+/// A running server's peak memory, from the gauge its `/metrics` exposes; `None` if it does
+/// not say (another platform, or metrics out of reach), and the study goes on without it.
+pub async fn server_peak_rss(url: &str) -> Option<u64> {
+    // a server that stops answering costs the study this figure, not the study
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .ok()?;
+    let text = http
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .error_for_status()
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    gauge(&text, "veilrank_process_peak_resident_bytes").map(|v| v as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod demo;
+mod print;
 
 use clap::{Args, Parser, Subcommand};
-use veilrank_client::{
-    keystore, Client, ClientError, ConnectOptions, Profile, Recommendations, Report, SecretKey,
-};
-use veilrank_core::{plain, quantize, rank, V1_128};
+use print::{print, print_profile};
+use veilrank_client::{keystore, Client, ClientError, ConnectOptions, Profile, SecretKey};
+use veilrank_core::V1_128;
 
 /// Private recommendations: your preferences are encrypted on this device; the server scores its
 /// catalog without seeing them; only this device sees the scores and the ranking.
@@ -162,7 +164,7 @@ async fn main() -> ExitCode {
         Command::Keygen { out } => keygen(&out),
         Command::Recommend(args) => recommend(args).await,
         Command::Profile(command) => profile(command).await,
-        Command::Demo { items, likes, top } => demo(items, &likes, top).await,
+        Command::Demo { items, likes, top } => demo::demo(items, &likes, top).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -224,16 +226,6 @@ fn preferences(
     }
 }
 
-fn print(recommendations: &Recommendations, output: &Output) -> AnyResult {
-    if output.json {
-        println!("{}", serde_json::to_string_pretty(&recommendations.items)?);
-    } else {
-        print_ranking(recommendations);
-        print_report(&recommendations.report);
-    }
-    Ok(())
-}
-
 async fn recommend(args: Recommend) -> AnyResult {
     let key = load_or_ephemeral_key(&args.key)?;
     let client = connect(
@@ -245,14 +237,6 @@ async fn recommend(args: Recommend) -> AnyResult {
     let prefs = preferences(&client, &args.preferences)?;
     let recommendations = client.recommend(&key, &prefs, args.output.top).await?;
     print(&recommendations, &args.output)
-}
-
-fn print_profile(info: &veilrank_core::api::ProfileInfo) {
-    println!("profile    {}", info.id);
-    println!("catalog    {} (dimension {})", info.catalog, info.dimension);
-    println!("created    {}", info.created_at);
-    println!("expires    {}", info.expires_at);
-    println!("size       {} bytes (encrypted)", info.size_bytes);
 }
 
 async fn profile(command: ProfileCommand) -> AnyResult {
@@ -325,104 +309,4 @@ async fn open_stored(
     )
     .await?;
     Ok((key, profile, client))
-}
-
-async fn demo(items: usize, likes: &[String], top: usize) -> AnyResult {
-    println!("veilrank demo: a server and an app in one process, talking HTTP over loopback\n");
-    let started = Instant::now();
-    let server = veilrank_server::start_demo_on_loopback(items).await?;
-    let catalog = server.state.catalogs.default_catalog();
-    let prepared = catalog.prepared().ok_or("catalog not prepared")?;
-    println!(
-        "[server] {} items x {} dims at precision {} generated and prepared in {:.0} ms ({:.0} MB in the transform domain, prime {}, {}-bit responses, failure bound 2^{:.0} per score)",
-        catalog.item_count(),
-        prepared.dim(),
-        catalog.params.precision,
-        started.elapsed().as_secs_f64() * 1e3,
-        prepared.prepared_bytes() as f64 / 1e6,
-        prepared.noise_plan().prime.name(),
-        prepared.noise_plan().response_bits,
-        prepared.noise_plan().log2_failure,
-    );
-    println!("[server] listening on {}", server.url());
-
-    let key = Arc::new(SecretKey::generate(&V1_128)?);
-    println!("[app]    generated a secret key; it stays in this process");
-    let client = Client::connect(&server.url(), Duration::from_secs(30)).await?;
-    let names: Vec<&str> = likes.iter().map(String::as_str).collect();
-    let prefs = client.preferences_from_topics(&names)?;
-    println!("[app]    the user likes: {}", names.join(", "));
-    let recommendations = client.recommend(&key, &prefs, top).await?;
-    println!();
-    print_ranking(&recommendations);
-    print_report(&recommendations.report);
-
-    // The demo can see both sides: check the encrypted ranking against the plaintext one.
-    let precision = catalog.params.precision;
-    let query = quantize::quantize_bits(&prefs, precision.query_bits())?;
-    let expected = plain::item_scores(
-        precision,
-        catalog.quantized(),
-        prepared.dim(),
-        &query.values,
-    );
-    let expected_top = rank::top_k(&expected, top);
-    let same = recommendations.items.len() == expected_top.len()
-        && recommendations
-            .items
-            .iter()
-            .zip(&expected_top)
-            .all(|(item, &i)| catalog.items[i].id == item.id && item.raw_score == expected[i]);
-    println!(
-        "\nplaintext check: the decrypted ranking {} the plaintext ranking (computed here only because the demo holds both sides)",
-        if same { "is identical to" } else { "DIFFERS from" }
-    );
-    server.shutdown().await?;
-    if same {
-        Ok(())
-    } else {
-        Err("encrypted and plaintext rankings differ".into())
-    }
-}
-
-fn print_ranking(recommendations: &Recommendations) {
-    println!("{:>4}  {:<12} {:>9}  title", "rank", "id", "score");
-    for item in &recommendations.items {
-        println!(
-            "{:>4}  {:<12} {:>9.4}  {}",
-            item.rank, item.id, item.score, item.title
-        );
-    }
-}
-
-fn print_report(report: &Report) {
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "\ntime (ms): encrypt {:.1} | round trip {:.1} (server {}) | decrypt {:.1} | rank {:.2}",
-        ms(report.encrypt),
-        ms(report.round_trip),
-        report.server.map_or("n/a".to_string(), |s| format!(
-            "{:.1}: expand {:.1}, scoring {:.1} in a batch of {}",
-            ms(s.total),
-            ms(s.expand),
-            ms(s.score),
-            s.batch
-        )),
-        ms(report.decrypt),
-        ms(report.rank),
-    );
-    println!(
-        "bytes: sent {} ({:.2} MB), received {} ({:.2} MB)",
-        report.bytes_sent,
-        report.bytes_sent as f64 / 1e6,
-        report.bytes_received,
-        report.bytes_received as f64 / 1e6
-    );
-    if report.hint_bytes > 0 {
-        println!(
-            "       and the catalog's hint, {:.2} MB in {:.1} ms (public; fetched once per catalog version)",
-            report.hint_bytes as f64 / 1e6,
-            ms(report.hint)
-        );
-    }
 }
