@@ -258,34 +258,45 @@ impl Hint {
     }
 
     pub(crate) fn from_message(params: &ParameterSet, message: HintMessage) -> Result<Self> {
-        let prime = ServerPrime::from_modulus(message.modulus)
-            .ok_or_else(|| Error::Malformed(format!("unknown hint modulus {}", message.modulus)))?;
+        let prime = prime_of(message.modulus)?;
         let (dim, items) = (message.dim as usize, message.items as usize);
         params.check_dim(dim)?;
-        let count = coefficients(params, items)?;
         let bits = Self::value_bytes(prime) as u32 * 8;
-        // before unpacking allocates `count` values: `items` came from the network
-        let expected = bitpack::packed_len(count, bits);
-        if message.values.len() != expected {
-            return Err(Error::Malformed(format!(
-                "the hint's values are {} bytes, {items} items need {expected}",
-                message.values.len()
-            )));
-        }
-        let values = bitpack::unpack(&message.values, bits, count)?;
+        let values = unpack_values(params, items, bits, &message.values)?;
         Self::try_new(params, prime, dim, items, values)
     }
 }
 
-/// Coefficients of a hint of `items` rows (whole blocks), for a count from the network: at most
-/// a catalog's [`crate::reference::MAX_ITEMS`] rows, so nothing overflows (wasm32 included).
-fn coefficients(params: &ParameterSet, items: usize) -> Result<usize> {
+/// The prime a hint message names.
+fn prime_of(modulus: u64) -> Result<ServerPrime> {
+    ServerPrime::from_modulus(modulus)
+        .ok_or_else(|| Error::Malformed(format!("unknown hint modulus {modulus}")))
+}
+
+/// The `bits`-bit values of a hint of `items` rows (whole blocks) from a message's `packed`
+/// bytes. `items` came from the network: at most a catalog's [`crate::reference::MAX_ITEMS`]
+/// rows (so nothing overflows, wasm32 included), and the length is checked before unpacking
+/// allocates.
+fn unpack_values(
+    params: &ParameterSet,
+    items: usize,
+    bits: u32,
+    packed: &[u8],
+) -> Result<Vec<u64>> {
     if items > crate::reference::MAX_ITEMS {
         return Err(Error::Malformed(format!(
             "a hint of {items} rows, more than a catalog may have"
         )));
     }
-    Ok(items.div_ceil(params.polynomial_size) * params.polynomial_size)
+    let count = items.div_ceil(params.polynomial_size) * params.polynomial_size;
+    let expected = bitpack::packed_len(count, bits);
+    if packed.len() != expected {
+        return Err(Error::Malformed(format!(
+            "the hint's values are {} bytes, {items} items need {expected}",
+            packed.len()
+        )));
+    }
+    bitpack::unpack(packed, bits, count)
 }
 
 impl std::fmt::Debug for Hint {

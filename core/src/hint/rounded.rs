@@ -37,15 +37,15 @@ impl Hint {
     /// servers and tests use to check the rounded form without the wire.
     pub fn rounded(&self, params: &ParameterSet, bits: u32) -> Result<Hint> {
         let coefficients = self.rounded_coefficients(params, bits)?;
-        Self::from_rounded(
+        Ok(Self::from_rounded(
             params,
             self.prime,
             self.dim,
             self.items,
             bits,
             self.id,
-            &coefficients,
-        )
+            coefficients,
+        ))
     }
 
     /// The message of this exact hint rounded to `bits` bits per coefficient.
@@ -70,21 +70,20 @@ impl Hint {
         params: &ParameterSet,
         message: RoundedHintMessage,
     ) -> Result<Hint> {
-        let prime = ServerPrime::from_modulus(message.modulus)
-            .ok_or_else(|| Error::Malformed(format!("unknown hint modulus {}", message.modulus)))?;
-        let (dim, items, bits) = (message.dim as usize, message.items as usize, message.bits);
+        let prime = super::prime_of(message.modulus)?;
+        let (dim, items) = (message.dim as usize, message.items as usize);
         params.check_dim(dim)?;
-        let bits = check_bits(params, prime, u32::from(bits))?;
-        let count = super::coefficients(params, items)?;
-        let expected = bitpack::packed_len(count, bits);
-        if message.values.len() != expected {
-            return Err(Error::Malformed(format!(
-                "the rounded hint's values are {} bytes, {items} items need {expected}",
-                message.values.len()
-            )));
-        }
-        let coefficients = bitpack::unpack(&message.values, bits, count)?;
-        Self::from_rounded(params, prime, dim, items, bits, message.id, &coefficients)
+        let bits = check_bits(params, prime, u32::from(message.bits))?;
+        let coefficients = super::unpack_values(params, items, bits, &message.values)?;
+        Ok(Self::from_rounded(
+            params,
+            prime,
+            dim,
+            items,
+            bits,
+            message.id,
+            coefficients,
+        ))
     }
 
     /// `round(H_b 2^t / q) mod 2^t` for every coefficient of every block.
@@ -115,19 +114,11 @@ impl Hint {
         items: usize,
         bits: u32,
         id: HintId,
-        coefficients: &[u64],
-    ) -> Result<Hint> {
+        mut values: Vec<u64>,
+    ) -> Hint {
         let n = params.polynomial_size;
-        if coefficients.len() != items.div_ceil(n) * n {
-            return Err(Error::Malformed(format!(
-                "the rounded hint holds {} values, {items} items need {}",
-                coefficients.len(),
-                items.div_ceil(n) * n
-            )));
-        }
         let (plan, q) = (prime.plan(), prime.modulus());
         let half = 1u64 << (bits - 1);
-        let mut values = coefficients.to_vec();
         values.par_chunks_mut(n).for_each(|block| {
             for c in block.iter_mut() {
                 // [half, 2^t) are the negative values
@@ -140,7 +131,7 @@ impl Hint {
             plan.fwd(block);
             plan.normalize(block);
         });
-        Ok(Hint {
+        Hint {
             prime,
             precision: params.precision,
             dim,
@@ -149,7 +140,7 @@ impl Hint {
             values,
             rounding: Some(bits),
             id,
-        })
+        }
     }
 }
 
