@@ -11,9 +11,10 @@
 //!
 //! The catalog is stored one word per value, `v0 | v1 << 32` ([`encode`]): a 32-bit multiply of
 //! the word reads `v0`, of the word shifted right by 32 `v1`, and of their sum `v0 + v1`. 8 bytes
-//! per value, in the tiled layout of [`crate::kernel`]. A slot of two queries holds each query
-//! value three times, `x0`, `x1` and `x0 + x1` ([`pair`]), since each is reused for every block of
-//! a superblock.
+//! per value, in the tiled layout of [`crate::kernel`]. A slot holds its queries' values in the
+//! same one-word form ([`pair`]): a slot is re-read for every block of a superblock, and a batch's
+//! slots must stay in L1 beside the block's catalog tile, where a slot of three words per value
+//! (`x0`, `x1`, `x0 + x1`) spilled to L2 and cost more than the shift and the add it saved.
 
 use rayon::prelude::*;
 use veilrank_core::ntt::ServerPrime;
@@ -37,9 +38,8 @@ const C: u64 = (1u64 << 52) % Q;
 /// Most features a lazy sum may hold: `1024 (2^26.3)^2 < 2^63`, the largest middle sum.
 pub(crate) const MAX_DIM: usize = 1024;
 
-/// Words of one query's part of a slot row: `x0`, `x1` and `x0 + x1` of one tile of one feature,
-/// [`LANES`] of each.
-pub(crate) const PART: usize = 3 * LANES;
+/// Words of one query's part of a slot row: one tile of one feature, [`encode`]d.
+pub(crate) const PART: usize = LANES;
 
 /// How many queries a slot holds (1 or 2), from its length: a slot of one query is half as
 /// long, so that the kernels compute nothing for a second query that is not there.
@@ -62,7 +62,7 @@ pub(crate) fn encode(v: u64) -> u64 {
 
 /// One slot (one or two queries' bodies, each `dim` polynomials of `n` transform-domain values
 /// below q, feature-major) in the split kernels' layout
-/// `[tile][feature][query][x0 | x1 | x0 + x1][LANES]`, tiles in parallel.
+/// `[tile][feature][query][LANES]`, each value [`encode`]d, tiles in parallel.
 pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
     debug_assert_eq!(first.len(), dim * n);
     debug_assert!(second.is_none_or(|s| s.len() == dim * n));
@@ -74,13 +74,9 @@ pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) 
         .for_each(|(t, tile)| {
             for (i, row) in tile.chunks_exact_mut(row_words).enumerate() {
                 let at = i * n + t * LANES;
-                for (query, parts) in queries.iter().zip(row.chunks_exact_mut(PART)) {
-                    let (low, rest) = parts.split_at_mut(LANES);
-                    let (high, sum) = rest.split_at_mut(LANES);
-                    for (l, &x) in query[at..][..LANES].iter().enumerate() {
-                        debug_assert!(x < Q);
-                        (low[l], high[l]) = (x & LOW, x >> HALF);
-                        sum[l] = low[l] + high[l];
+                for (query, part) in queries.iter().zip(row.chunks_exact_mut(PART)) {
+                    for (word, &x) in part.iter_mut().zip(&query[at..][..LANES]) {
+                        *word = encode(x);
                     }
                 }
             }
@@ -195,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_holds_both_halves_and_their_sum() {
+    fn a_slot_holds_each_value_split_in_one_word() {
         let (dim, n) = (3usize, 16usize);
         let first: Vec<u64> = (0..(dim * n) as u64).map(|i| Q - 1 - i * 977).collect();
         let second: Vec<u64> = (0..(dim * n) as u64).map(|i| i * 1_000_003).collect();
@@ -209,9 +205,8 @@ mod tests {
                         let (t, l) = (x / LANES, x % LANES);
                         let row = (t * dim + i) * queries * PART + query * PART + l;
                         let v = values[i * n + x];
-                        assert_eq!(slot[row], v & LOW);
-                        assert_eq!(slot[row + LANES], v >> HALF);
-                        assert_eq!(slot[row + 2 * LANES], (v & LOW) + (v >> HALF));
+                        assert_eq!(slot[row] & u64::from(u32::MAX), v & LOW);
+                        assert_eq!(slot[row] >> 32, v >> HALF);
                     }
                 }
             }

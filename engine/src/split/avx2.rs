@@ -60,49 +60,53 @@ pub(crate) fn lazy(
     );
 }
 
-/// One block's tile of `dim` catalog rows against one slot's tile of `Q` queries: `6 Q`
-/// accumulators (queries, two halves of the tile's lanes, three sums), the catalog row loaded
-/// once for both queries, the slot's values read from L1 as memory operands. `PREFETCH`: the
-/// first slot's call brings the catalog in ahead of use.
+/// One block's tile of `dim` catalog rows against one slot's tile of `Q` queries, one half of
+/// the tile's lanes after the other: `3 Q` accumulators per half, so that both halves' words of
+/// catalog and slot stay in registers (all at once, 6 Q accumulators and the six words spilled).
+/// A word `w` gives its three multiplicands by one shift and one add: `w` (`x0`), `w >> 32`
+/// (`x1`) and their sum (`x0 + x1`), since `vpmuludq` reads only the low 32 bits of each lane.
+/// `PREFETCH`: the first slot's call brings the catalog in ahead of use.
 #[target_feature(enable = "avx2")]
 fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
+    assert_eq!(out.len(), 2 * LANES);
     let zero = _mm256_setzero_si256();
-    // [query][half][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
-    let mut s = [[[zero; 3]; 2]; Q];
-    for (i, row) in rows.iter().enumerate() {
-        if PREFETCH {
-            // a hint that never faults, whatever the address
-            _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(PREFETCH_AHEAD).cast());
-        }
-        for half in 0..2 {
+    let split = |word| {
+        let high = _mm256_srli_epi64::<32>(word);
+        [word, high, _mm256_add_epi64(word, high)]
+    };
+    for half in 0..2 {
+        // [query][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
+        let mut s = [[zero; 3]; Q];
+        for (i, row) in rows.iter().enumerate() {
+            if PREFETCH && half == 0 {
+                // a hint that never faults, whatever the address
+                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(PREFETCH_AHEAD).cast());
+            }
             // SAFETY: `row` holds LANES = 8 words; this reads words 4 half .. 4 half + 4
-            let v = unsafe { _mm256_loadu_si256(row.as_ptr().add(4 * half).cast()) };
-            let v1 = _mm256_srli_epi64::<32>(v);
-            let sum = _mm256_add_epi64(v, v1);
+            let v = split(unsafe { _mm256_loadu_si256(row.as_ptr().add(4 * half).cast()) });
             for (query, s) in s.iter_mut().enumerate() {
-                // SAFETY: `Q i + query < Q rows.len()`, the length of `slot` (asserted above)
-                let part = unsafe { slot.get_unchecked(Q * i + query) };
-                let x = |sum: usize| {
-                    // SAFETY: `LANES sum + 4 half + 4 <= PART`, the length of `part`
-                    unsafe { _mm256_loadu_si256(part.as_ptr().add(sum * LANES + 4 * half).cast()) }
-                };
-                let s = &mut s[half];
-                s[0] = _mm256_add_epi64(s[0], _mm256_mul_epu32(v, x(0)));
-                s[1] = _mm256_add_epi64(s[1], _mm256_mul_epu32(v1, x(1)));
-                s[2] = _mm256_add_epi64(s[2], _mm256_mul_epu32(sum, x(2)));
+                // SAFETY: `Q i + query < Q rows.len()`, the length of `slot` (asserted above), and
+                // `4 half + 4 <= PART`, the length of each of its parts
+                let x = split(unsafe {
+                    let part = slot.get_unchecked(Q * i + query);
+                    _mm256_loadu_si256(part.as_ptr().add(4 * half).cast())
+                });
+                for k in 0..3 {
+                    s[k] = _mm256_add_epi64(s[k], _mm256_mul_epu32(v[k], x[k]));
+                }
             }
         }
-    }
-    out.fill(0);
-    for (query, halves) in s.iter().enumerate() {
-        let halves: [[[u64; 4]; 3]; 2] = pulp::cast(*halves);
-        for (half, [low, high, sum]) in halves.iter().enumerate() {
+        for (query, sums) in s.iter().enumerate() {
+            let [low, high, sum]: [[u64; 4]; 3] = pulp::cast(*sums);
             for l in 0..4 {
                 out[query * LANES + half * 4 + l] = reduce(low[l], high[l], sum[l]);
             }
         }
+    }
+    if Q == 1 {
+        out[LANES..].fill(0);
     }
 }

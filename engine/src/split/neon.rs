@@ -36,51 +36,60 @@ pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &m
     );
 }
 
-/// One block's tile against one slot's tile of `Q` queries: `12 Q` accumulators (queries, four
-/// lane pairs, three sums) of NEON's 32 registers.
+/// One block's tile against one slot's tile of `Q` queries, one half of the tile's lanes after
+/// the other (as on AVX2): `6 Q` accumulators per half (queries, two lane pairs, three sums).
+/// A word gives its multiplicands by a narrowing move (`x0`), a narrowing shift (`x1`) and an
+/// add (`x0 + x1`).
 #[target_feature(enable = "neon")]
 fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
+    assert_eq!(out.len(), 2 * LANES);
     let zero = vdupq_n_u64(0);
-    // [query][lane pair][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
-    let mut s: [[[uint64x2_t; 3]; 4]; Q] = [[[zero; 3]; 4]; Q];
-    for (i, row) in rows.iter().enumerate() {
-        if PREFETCH {
-            prefetch(row.as_ptr().wrapping_add(PREFETCH_AHEAD));
+    let split = |word| {
+        let (low, high) = (vmovn_u64(word), vshrn_n_u64::<32>(word));
+        [low, high, vadd_u32(low, high)]
+    };
+    for half in 0..2 {
+        // [query][lane pair][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
+        let mut s: [[[uint64x2_t; 3]; 2]; Q] = [[[zero; 3]; 2]; Q];
+        for (i, row) in rows.iter().enumerate() {
+            if PREFETCH && half == 0 {
+                prefetch(row.as_ptr().wrapping_add(PREFETCH_AHEAD));
+            }
+            for pair in 0..2 {
+                let at = 4 * half + 2 * pair;
+                // SAFETY: `row` holds LANES = 8 words; this reads words `at`, `at + 1`
+                let v = split(unsafe { vld1q_u64(row.as_ptr().add(at)) });
+                for (query, s) in s.iter_mut().enumerate() {
+                    // SAFETY: `Q i + query < Q rows.len()`, the length of `slot` (asserted
+                    // above), and `at + 2 <= PART`, the length of each of its parts
+                    let x = split(unsafe {
+                        vld1q_u64(slot.get_unchecked(Q * i + query).as_ptr().add(at))
+                    });
+                    for k in 0..3 {
+                        s[pair][k] = vmlal_u32(s[pair][k], v[k], x[k]);
+                    }
+                }
+            }
         }
-        for pair in 0..4 {
-            // SAFETY: `row` holds LANES = 8 words; this reads words 2 pair, 2 pair + 1
-            let v = unsafe { vld1q_u64(row.as_ptr().add(2 * pair)) };
-            let (v0, v1) = (vmovn_u64(v), vshrn_n_u64::<32>(v));
-            let sum = vadd_u32(v0, v1);
-            for (query, s) in s.iter_mut().enumerate() {
-                // SAFETY: `Q i + query < Q rows.len()`, the length of `slot` (asserted above)
-                let part = unsafe { slot.get_unchecked(Q * i + query) };
-                let x = |sum: usize| {
-                    // SAFETY: `LANES sum + 2 pair + 2 <= PART`, the length of `part`
-                    vmovn_u64(unsafe { vld1q_u64(part.as_ptr().add(sum * LANES + 2 * pair)) })
-                };
-                let s = &mut s[pair];
-                s[0] = vmlal_u32(s[0], v0, x(0));
-                s[1] = vmlal_u32(s[1], v1, x(1));
-                s[2] = vmlal_u32(s[2], sum, x(2));
+        for (query, pairs) in s.iter().enumerate() {
+            for (pair, sums) in pairs.iter().enumerate() {
+                let mut lanes = [[0u64; 2]; 3];
+                for (lane, &sum) in lanes.iter_mut().zip(sums) {
+                    // SAFETY: `lane` holds two words
+                    unsafe { vst1q_u64(lane.as_mut_ptr(), sum) };
+                }
+                for l in 0..2 {
+                    out[query * LANES + 4 * half + 2 * pair + l] =
+                        reduce(lanes[0][l], lanes[1][l], lanes[2][l]);
+                }
             }
         }
     }
-    out.fill(0);
-    for (query, pairs) in s.iter().enumerate() {
-        for (pair, sums) in pairs.iter().enumerate() {
-            let mut lanes = [[0u64; 2]; 3];
-            for (lane, &sum) in lanes.iter_mut().zip(sums) {
-                // SAFETY: `lane` holds two words
-                unsafe { vst1q_u64(lane.as_mut_ptr(), sum) };
-            }
-            for l in 0..2 {
-                out[query * LANES + 2 * pair + l] = reduce(lanes[0][l], lanes[1][l], lanes[2][l]);
-            }
-        }
+    if Q == 1 {
+        out[LANES..].fill(0);
     }
 }
 
