@@ -5,7 +5,7 @@
 //! `v1 < 2^25.41`). A product `v x = v1 x1 2^50 + (v0 x1 + v1 x0) 2^25 + v0 x0` takes three
 //! 32-bit multiplies (Karatsuba: the middle term is `(v0 + v1)(x0 + x1) - v0 x0 - v1 x1`), and
 //! over d <= 1024 features the three sums stay below 2^63 in 64-bit lanes, so each coefficient is
-//! reduced once, at the end ([`reduce`]), as the IFMA kernel does. Three multiplies and three adds
+//! reduced once, at the end, as the IFMA kernel does (in vector lanes on AVX2). Three multiplies and three adds
 //! per four item-features and query, where tfhe-ntt's reduced multiply-accumulate needs a full
 //! 64 x 64-bit product and its reduction per value.
 //!
@@ -31,6 +31,7 @@ const HALF: u32 = 25;
 const LOW: u64 = (1 << HALF) - 1;
 /// The one prime the split kernels compute under.
 const Q: u64 = ServerPrime::Ifma50.modulus();
+#[cfg(any(test, target_arch = "aarch64"))]
 const LOW52: u128 = (1 << 52) - 1;
 /// `2^52 mod q`, small for `ifma50` (53245): the reduction folds with it.
 const C: u64 = (1u64 << 52) % Q;
@@ -122,6 +123,10 @@ pub(crate) fn each_block(
 /// `x = low + (sum - low - high) 2^25 + high 2^50 < 2^112` folds twice with `2^52 = c (mod q)`:
 /// below `2^52 + 2^76`, then below `2^52 + 2^41`, and one remainder by the constant q (a multiply,
 /// not a division) ends it.
+///
+/// The NEON kernel's reduction, and the reference the AVX2 kernel's vector reduction is tested
+/// against.
+#[cfg(any(test, target_arch = "aarch64"))]
 #[inline(always)]
 pub(crate) fn reduce(low: u64, high: u64, sum: u64) -> u64 {
     let middle = sum - low - high;
@@ -151,7 +156,7 @@ mod tests {
     }
 
     /// The lazy sums of `dim` products of `(v, x)` pairs, as a kernel accumulates them.
-    fn sums(pairs: &[(u64, u64)]) -> (u64, u64, u64) {
+    pub(super) fn sums(pairs: &[(u64, u64)]) -> (u64, u64, u64) {
         pairs.iter().fold((0, 0, 0), |(l, h, s), &(v, x)| {
             let (v0, v1, x0, x1) = (v & LOW, v >> HALF, x & LOW, x >> HALF);
             (l + v0 * x0, h + v1 * x1, s + (v0 + v1) * (x0 + x1))
