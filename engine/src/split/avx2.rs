@@ -27,11 +27,6 @@ pulp::simd_type! {
     }
 }
 
-/// How far ahead of the multiply-accumulate the first slot prefetches the catalog, in words.
-/// Measured on the 1M x 64 pass (README, per CPU family): 1 KB to 16 KB ahead were level within
-/// the noise, and faster than none.
-const PREFETCH_AHEAD: usize = 256;
-
 /// Every slot against each block of a superblock into `acc`, reduced mod q
 /// ([`super::each_block`]): what [`crate::kernel::reduced`] computes, for `ifma50` on CPUs with
 /// AVX2.
@@ -47,14 +42,14 @@ pub(crate) fn lazy(
         superblock,
         shape,
         acc,
-        |count, first, catalog, slot, out| {
+        |count, ahead, catalog, slot, out| {
             // SAFETY: the `Avx2` token proves the CPU has the features.
             unsafe {
-                match (count, first) {
-                    (2, true) => micro::<2, true>(catalog, slot, out),
-                    (2, false) => micro::<2, false>(catalog, slot, out),
-                    (_, true) => micro::<1, true>(catalog, slot, out),
-                    (_, false) => micro::<1, false>(catalog, slot, out),
+                match (count, ahead) {
+                    (2, Some(ahead)) => micro::<2, true>(catalog, slot, out, ahead),
+                    (2, None) => micro::<2, false>(catalog, slot, out, 0),
+                    (_, Some(ahead)) => micro::<1, true>(catalog, slot, out, ahead),
+                    (_, None) => micro::<1, false>(catalog, slot, out, 0),
                 }
             }
         },
@@ -66,9 +61,15 @@ pub(crate) fn lazy(
 /// catalog and slot stay in registers (all at once, 6 Q accumulators and the six words spilled).
 /// A word `w` gives its three multiplicands by one shift and one add: `w` (`x0`), `w >> 32`
 /// (`x1`) and their sum (`x0 + x1`), since `vpmuludq` reads only the low 32 bits of each lane.
-/// `PREFETCH`: the first slot's call brings the catalog in ahead of use.
+/// `PREFETCH`: this call prefetches the catalog `ahead` words ahead of each row
+/// ([`super::each_block`]).
 #[target_feature(enable = "avx2")]
-fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
+fn micro<const Q: usize, const PREFETCH: bool>(
+    catalog: &[u64],
+    slot: &[u64],
+    out: &mut [u64],
+    ahead: usize,
+) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
@@ -84,7 +85,7 @@ fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], ou
         for (i, row) in rows.iter().enumerate() {
             if PREFETCH && half == 0 {
                 // a hint that never faults, whatever the address
-                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(PREFETCH_AHEAD).cast());
+                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(ahead).cast());
             }
             // SAFETY: `row` holds LANES = 8 words; this reads words 4 half .. 4 half + 4
             let v = split(unsafe { _mm256_loadu_si256(row.as_ptr().add(4 * half).cast()) });

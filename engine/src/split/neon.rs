@@ -11,10 +11,6 @@ use core::arch::aarch64::{
 use super::{reduce, PART};
 use crate::kernel::{Shape, LANES};
 
-/// How far ahead of the multiply-accumulate the first slot prefetches the catalog, in words
-/// (as on AVX2; not measured on an ARM CPU).
-const PREFETCH_AHEAD: usize = 256;
-
 /// What [`super::avx2::lazy`] computes, on NEON.
 pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &mut [u64]) {
     super::each_block(
@@ -22,14 +18,14 @@ pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &m
         superblock,
         shape,
         acc,
-        |count, first, catalog, slot, out| {
+        |count, ahead, catalog, slot, out| {
             // SAFETY: NEON is part of aarch64's base instruction set
             unsafe {
-                match (count, first) {
-                    (2, true) => micro::<2, true>(catalog, slot, out),
-                    (2, false) => micro::<2, false>(catalog, slot, out),
-                    (_, true) => micro::<1, true>(catalog, slot, out),
-                    (_, false) => micro::<1, false>(catalog, slot, out),
+                match (count, ahead) {
+                    (2, Some(ahead)) => micro::<2, true>(catalog, slot, out, ahead),
+                    (2, None) => micro::<2, false>(catalog, slot, out, 0),
+                    (_, Some(ahead)) => micro::<1, true>(catalog, slot, out, ahead),
+                    (_, None) => micro::<1, false>(catalog, slot, out, 0),
                 }
             }
         },
@@ -41,7 +37,12 @@ pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &m
 /// A word gives its multiplicands by a narrowing move (`x0`), a narrowing shift (`x1`) and an
 /// add (`x0 + x1`).
 #[target_feature(enable = "neon")]
-fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
+fn micro<const Q: usize, const PREFETCH: bool>(
+    catalog: &[u64],
+    slot: &[u64],
+    out: &mut [u64],
+    ahead: usize,
+) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
@@ -56,7 +57,7 @@ fn micro<const Q: usize, const PREFETCH: bool>(catalog: &[u64], slot: &[u64], ou
         let mut s: [[[uint64x2_t; 3]; 2]; Q] = [[[zero; 3]; 2]; Q];
         for (i, row) in rows.iter().enumerate() {
             if PREFETCH && half == 0 {
-                prefetch(row.as_ptr().wrapping_add(PREFETCH_AHEAD));
+                prefetch(row.as_ptr().wrapping_add(ahead));
             }
             for pair in 0..2 {
                 let at = 4 * half + 2 * pair;
