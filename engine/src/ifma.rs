@@ -19,6 +19,9 @@ use pulp::cast;
 
 use crate::kernel::{acc_row, Shape, LANES};
 
+mod reducer;
+pub(crate) use reducer::VecReducer;
+
 pulp::simd_type! {
     /// AVX-512 with the 52-bit integer fused multiply-add (IFMA) and byte permute (VBMI)
     /// extensions.
@@ -62,11 +65,13 @@ pub(crate) fn lazy(
     simd: Ifma,
     reducer: VecReducer,
     queries: &[&[u64]],
+    outputs: usize,
     superblock: &[u8],
     shape: Shape,
     acc: &mut [u64],
 ) {
     let Shape { blocks, dim, n } = shape;
+    debug_assert!(outputs <= 2 * queries.len() && outputs + 1 >= 2 * queries.len());
     debug_assert_eq!(superblock.len(), blocks * dim * n * PACKED_VALUE_BYTES);
     debug_assert_eq!(acc.len(), queries.len() * blocks * 2 * n);
     simd.vectorize(
@@ -91,6 +96,8 @@ pub(crate) fn lazy(
                 let mut j = 0;
                 while j < queries.len() {
                     let pair = (queries.len() - j).min(2);
+                    // the last slot of an odd batch: no second query to multiply
+                    let lone = outputs % 2 == 1 && j + pair == queries.len();
                     let mut k = 0;
                     while k < blocks {
                         let prefetch = match j {
@@ -101,11 +108,15 @@ pub(crate) fn lazy(
                         let at = Micro { t, j, k, prefetch };
                         // SAFETY: the `Ifma` token proves the CPU has the features.
                         k += unsafe {
-                            match (pair, blocks - k) {
-                                (2, 2..) => micro::<2, 2>(ctx, at, acc),
-                                (2, _) => micro::<2, 1>(ctx, at, acc),
-                                (_, 2..) => micro::<1, 2>(ctx, at, acc),
-                                _ => micro::<1, 1>(ctx, at, acc),
+                            match (pair, blocks - k, lone) {
+                                (2, 2.., false) => micro::<2, 2, false>(ctx, at, acc),
+                                (2, _, false) => micro::<2, 1, false>(ctx, at, acc),
+                                (_, 2.., false) => micro::<1, 2, false>(ctx, at, acc),
+                                (_, _, false) => micro::<1, 1, false>(ctx, at, acc),
+                                (2, 2.., true) => micro::<2, 2, true>(ctx, at, acc),
+                                (2, _, true) => micro::<2, 1, true>(ctx, at, acc),
+                                (_, 2.., true) => micro::<1, 2, true>(ctx, at, acc),
+                                (_, _, true) => micro::<1, 1, true>(ctx, at, acc),
                             }
                         };
                     }
@@ -176,10 +187,16 @@ const PREFETCH_AHEAD: usize = 2048;
 /// Register-blocked multiply-accumulate of `J` slots against `K` blocks over every feature
 /// of one tile: each catalog vector loaded serves `J` slots and each slot vector `K`
 /// blocks (`4 J K` accumulators: first and second query, low and high IFMA halves). The lazy
-/// sums are reduced and stored into `acc`. Returns `K`. A function of its own with the target features
-/// enabled, so that the intrinsics inline into it however large the caller grows.
+/// sums are reduced and stored into `acc`. `LONE`: the last of the `J` slots holds one query,
+/// so half of its products are not computed (a lone query's pass took 4 IFMAs per row where 2
+/// do) and its second outputs are zero. Returns `K`. A function of its own with the target
+/// features enabled, so that the intrinsics inline into it however large the caller grows.
 #[target_feature(enable = "avx512f,avx512bw,avx512ifma,avx512vbmi")]
-fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u64]) -> usize {
+fn micro<const J: usize, const K: usize, const LONE: bool>(
+    ctx: Tile<'_>,
+    at: Micro,
+    acc: &mut [u64],
+) -> usize {
     use core::arch::x86_64::__m512i;
     let (simd, catalog) = (ctx.simd, ctx.catalog);
     let dim = ctx.shape.dim;
@@ -197,18 +214,23 @@ fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u6
     let mut s = [[[zero; 4]; K]; J];
     // one loop per prefetch kind, so that the loop body is only loads and arithmetic
     match at.prefetch {
-        Prefetch::Ahead => features::<J, K, 1>(ctx, at, v, q, spread, &mut s),
-        Prefetch::NextTile => features::<J, K, 2>(ctx, at, v, q, spread, &mut s),
-        Prefetch::None => features::<J, K, 0>(ctx, at, v, q, spread, &mut s),
+        Prefetch::Ahead => features::<J, K, 1, LONE>(ctx, at, v, q, spread, &mut s),
+        Prefetch::NextTile => features::<J, K, 2, LONE>(ctx, at, v, q, spread, &mut s),
+        Prefetch::None => features::<J, K, 0, LONE>(ctx, at, v, q, spread, &mut s),
     }
     for (jj, s) in s.iter().enumerate() {
+        let second = !(LONE && jj + 1 == J);
         for (kk, s) in s.iter().enumerate() {
             let row = acc_row(ctx.shape, at.j + jj, at.t, at.k + kk);
             let out: &mut [u64; 2 * LANES] =
                 &mut pulp::as_arrays_mut::<{ 2 * LANES }, _>(&mut acc[row..][..2 * LANES]).0[0];
             *out = cast([
                 ctx.reducer.reduce(simd, s[0], s[1]),
-                ctx.reducer.reduce(simd, s[2], s[3]),
+                if second {
+                    ctx.reducer.reduce(simd, s[2], s[3])
+                } else {
+                    zero
+                },
             ]);
         }
     }
@@ -216,10 +238,10 @@ fn micro<const J: usize, const K: usize>(ctx: Tile<'_>, at: Micro, acc: &mut [u6
 }
 
 /// The multiply-accumulate of [`micro`] over every feature, with prefetch kind `P` (0: none,
-/// 1: [`Prefetch::Ahead`], 2: [`Prefetch::NextTile`]) fixed at compile time.
+/// 1: [`Prefetch::Ahead`], 2: [`Prefetch::NextTile`]) and `LONE` fixed at compile time.
 #[target_feature(enable = "avx512f,avx512bw,avx512ifma,avx512vbmi")]
 #[inline]
-fn features<const J: usize, const K: usize, const P: u8>(
+fn features<const J: usize, const K: usize, const P: u8, const LONE: bool>(
     ctx: Tile<'_>,
     at: Micro,
     v: [&[[u8; PACKED_ROW]]; K],
@@ -256,83 +278,19 @@ fn features<const J: usize, const K: usize, const P: u8>(
             _mm512_permutexvar_epi8(spread, row)
         });
         for jj in 0..J {
+            let second = !(LONE && jj + 1 == J);
             // SAFETY: `i < dim` (asserted above)
             let [x, y]: [__m512i; 2] = cast(*unsafe { q[jj].get_unchecked(i) });
             for kk in 0..K {
                 let s = &mut s[jj][kk];
                 s[0] = f._mm512_madd52lo_epu64(s[0], x, vi[kk]);
                 s[1] = f._mm512_madd52hi_epu64(s[1], x, vi[kk]);
-                s[2] = f._mm512_madd52lo_epu64(s[2], y, vi[kk]);
-                s[3] = f._mm512_madd52hi_epu64(s[3], y, vi[kk]);
+                if second {
+                    s[2] = f._mm512_madd52lo_epu64(s[2], y, vi[kk]);
+                    s[3] = f._mm512_madd52hi_epu64(s[3], y, vi[kk]);
+                }
             }
         }
-    }
-}
-
-/// Exact vector reduction of `hi * 2^52 + lo` modulo a prime `2^50 < q < 2^52` for which
-/// `c = 2^52 mod q` is small (`ifma50`: c = 53245), with `lo < 2^62` and `hi < 2^62` — the lazy
-/// sums of at most 1024 products of values below q.
-///
-/// With `hi = h1 2^52 + h0` (after carrying `lo`'s top bits into `hi`):
-/// `hi 2^52 + lo = lo + h0 c + h1 c^2 (mod q)`; `h0 c` is itself split by IFMA into
-/// `p1 2^52 + p0 = p1 c + p0`. Every term then fits 52 bits, the sum is below 2^54, one more
-/// fold brings it below 4q, and two conditional subtractions (`min(r, r - kq)`) below q.
-#[derive(Clone, Copy)]
-pub(crate) struct VecReducer {
-    q: u64,
-    c: u64,
-    c2: u64,
-}
-
-impl VecReducer {
-    /// `None` where the bounds above do not hold for `q`.
-    pub(crate) fn try_new(q: u64) -> Option<Self> {
-        let c = (1u64 << 52).checked_rem(q)?;
-        let fits = q > 1 << 50 && q < 1 << 52 && c < 1 << 20 && 4 * c < q;
-        fits.then(|| Self {
-            q,
-            c,
-            c2: ((c as u128 * c as u128) % q as u128) as u64,
-        })
-    }
-
-    #[inline(always)]
-    fn reduce(
-        &self,
-        simd: Ifma,
-        lo: core::arch::x86_64::__m512i,
-        hi: core::arch::x86_64::__m512i,
-    ) -> core::arch::x86_64::__m512i {
-        let (a, m) = (simd.avx512f, simd.avx512ifma);
-        let mask = a._mm512_set1_epi64(((1u64 << 52) - 1) as i64);
-        let c = a._mm512_set1_epi64(self.c as i64);
-        let c2 = a._mm512_set1_epi64(self.c2 as i64);
-        let q = a._mm512_set1_epi64(self.q as i64);
-        let two_q = a._mm512_set1_epi64((2 * self.q) as i64);
-        let zero = a._mm512_setzero_si512();
-
-        let hi = a._mm512_add_epi64(hi, a._mm512_srli_epi64::<52>(lo));
-        let lo = a._mm512_and_si512(lo, mask);
-        let (h1, h0) = (a._mm512_srli_epi64::<52>(hi), a._mm512_and_si512(hi, mask));
-        // lo + p0 + p1 c + h1 c^2 < 2^52 + 2^52 + 2^40 + 2^50
-        let s = m._mm512_madd52lo_epu64(lo, h0, c);
-        let p1 = m._mm512_madd52hi_epu64(zero, h0, c);
-        let s = m._mm512_madd52lo_epu64(s, p1, c);
-        let s = m._mm512_madd52lo_epu64(s, h1, c2);
-        // s = s1 2^52 + s0 = s0 + s1 c < 2^52 + 3c < 4q
-        let r =
-            m._mm512_madd52lo_epu64(a._mm512_and_si512(s, mask), a._mm512_srli_epi64::<52>(s), c);
-        let r = a._mm512_min_epu64(r, a._mm512_sub_epi64(r, two_q));
-        a._mm512_min_epu64(r, a._mm512_sub_epi64(r, q))
-    }
-
-    /// [`Self::reduce`] on eight lanes, for tests.
-    #[cfg(test)]
-    fn reduce_lanes(&self, simd: Ifma, lo: [u64; 8], hi: [u64; 8]) -> [u64; 8] {
-        simd.vectorize(
-            #[inline(always)]
-            || cast(self.reduce(simd, cast(lo), cast(hi))),
-        )
     }
 }
 
@@ -359,55 +317,5 @@ fn switch_lanes(q_: u64, bits: u32, m: u64, s: u32, values: &mut [[u64; 8]]) {
         let r = _mm512_madd52hi_epu64(zero, x, m);
         let r = _mm512_srlv_epi64(_mm512_add_epi64(r, half), splat(u64::from(s)));
         *lanes = cast(_mm512_and_si512(r, mask));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-    use veilrank_core::ntt::ServerPrime;
-
-    proptest! {
-        #[test]
-        fn vector_reduction_is_exact(
-            lo in prop::array::uniform8(0u64..(1 << 62)),
-            hi in prop::array::uniform8(0u64..(1 << 62)),
-        ) {
-            let q = ServerPrime::Ifma50.modulus();
-            let reducer = VecReducer::try_new(q).expect("ifma50 fits the vector reduction");
-            let Some(simd) = Ifma::try_new() else {
-                crate::kernel::skipped("vector_reduction_is_exact", "AVX-512 IFMA");
-                return Ok(());
-            };
-            {
-                let got = reducer.reduce_lanes(simd, lo, hi);
-                for k in 0..8 {
-                    let expected = (((hi[k] as u128) << 52) + lo[k] as u128) % q as u128;
-                    prop_assert_eq!(got[k] as u128, expected);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn vector_reduction_applies_to_ifma50_only() {
-        assert!(VecReducer::try_new(ServerPrime::Ifma50.modulus()).is_some());
-        assert!(VecReducer::try_new(ServerPrime::Wide62.modulus()).is_none());
-    }
-
-    #[test]
-    fn worst_case_sums_reduce_exactly() {
-        let q = ServerPrime::Ifma50.modulus();
-        let reducer = VecReducer::try_new(q).expect("fits");
-        let Some(simd) = Ifma::try_new() else {
-            return crate::kernel::skipped("worst_case_sums_reduce_exactly", "AVX-512 IFMA");
-        };
-        // 1024 products of (q-1)^2: the largest lazy sums the kernel can produce
-        let p = (q as u128 - 1) * (q as u128 - 1);
-        let (lo, hi) = ((p & ((1 << 52) - 1)) as u64 * 1024, (p >> 52) as u64 * 1024);
-        let got = reducer.reduce_lanes(simd, [lo; 8], [hi; 8]);
-        let expected = (p * 1024 % q as u128) as u64;
-        assert_eq!(got, [expected; 8]);
     }
 }

@@ -176,7 +176,7 @@ impl Passes {
         scratch.acc.resize(slots.len() * blocks * 2 * n, 0);
         scratch.untiled.resize(blocks * 2 * n, 0);
         let shape = kernel::Shape { blocks, dim, n };
-        data.score(slots, shape, &mut scratch.acc);
+        data.score(slots, outputs, shape, &mut scratch.acc);
         let mut finished = Vec::with_capacity(outputs * blocks);
         for j in 0..slots.len() {
             kernel::untile(&scratch.acc, shape, j, &mut scratch.untiled);

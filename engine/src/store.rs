@@ -210,8 +210,9 @@ impl Superblock<'_> {
 
     /// Accumulates every slot ([`Store::slot`]) against each of the superblock's blocks into
     /// `acc`, reduced mod q, in the kernel's layout ([`kernel::acc_row`]); [`kernel::untile`]
-    /// takes one slot's blocks out of it.
-    pub(crate) fn score(self, queries: &[&[u64]], shape: Shape, acc: &mut [u64]) {
+    /// takes one slot's blocks out of it. The slots hold `outputs` queries: where that is odd,
+    /// the last slot's second half is absent, and its outputs zero.
+    pub(crate) fn score(self, queries: &[&[u64]], outputs: usize, shape: Shape, acc: &mut [u64]) {
         debug_assert_eq!(self.values(), shape.blocks * shape.dim * shape.n);
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -219,7 +220,7 @@ impl Superblock<'_> {
                 simd,
                 reducer,
                 bytes,
-            } => ifma::lazy(simd, reducer, queries, bytes, shape, acc),
+            } => ifma::lazy(simd, reducer, queries, outputs, bytes, shape, acc),
             Superblock::Split { kernel, words } => match kernel {
                 #[cfg(target_arch = "x86_64")]
                 SplitKernel::Avx2(simd) => split::avx2::lazy(simd, queries, words, shape, acc),

@@ -66,7 +66,7 @@ fn check(
     let mut tiled = vec![1u64; batch * blocks * 2 * n];
     let shape = Shape { blocks, dim, n };
     for superblock in store.superblocks(values) {
-        superblock.score(&refs, shape, &mut tiled);
+        superblock.score(&refs, 2 * batch - batch % 2, shape, &mut tiled);
     }
     let mut acc = vec![0u64; batch * blocks * 2 * n];
     for (j, out) in acc.chunks_exact_mut(blocks * 2 * n).enumerate() {
