@@ -71,7 +71,6 @@ pub(crate) fn lazy(
     acc: &mut [u64],
 ) {
     let Shape { blocks, dim, n } = shape;
-    debug_assert!(outputs <= 2 * queries.len() && outputs + 1 >= 2 * queries.len());
     debug_assert_eq!(superblock.len(), blocks * dim * n * PACKED_VALUE_BYTES);
     debug_assert_eq!(acc.len(), queries.len() * blocks * 2 * n);
     simd.vectorize(

@@ -214,6 +214,7 @@ impl Superblock<'_> {
     /// the last slot's second half is absent, and its outputs zero.
     pub(crate) fn score(self, queries: &[&[u64]], outputs: usize, shape: Shape, acc: &mut [u64]) {
         debug_assert_eq!(self.values(), shape.blocks * shape.dim * shape.n);
+        debug_assert!(outputs <= 2 * queries.len() && outputs + 1 >= 2 * queries.len());
         match self {
             #[cfg(target_arch = "x86_64")]
             Superblock::Packed {
