@@ -100,9 +100,8 @@ pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) 
 /// rows `distance` words ahead: a lone slot [`PREFETCH_AHEAD`] into its own tile; in a batch of
 /// several, the second slot the next block's whole tile (tiles follow each other in memory),
 /// so that the stream from memory overlaps the later slots' arithmetic instead of stalling the
-/// first (8.95 -> 8.23 ms per query in passes of 8, README). The IFMA kernel's order (each slot
-/// against every block) measured worse on AVX2 in a throwaway variant (1.43x from batching
-/// instead of 1.61x): it loads the catalog once per slot.
+/// first (measured, README). The IFMA kernel's order (each slot against every block) measured
+/// worse on AVX2 in a throwaway variant: it loads the catalog once per slot.
 pub(crate) fn each_block(
     queries: &[&[u64]],
     superblock: &[u64],

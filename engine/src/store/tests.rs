@@ -106,7 +106,16 @@ fn every_kernel_scores_exactly() {
         };
         for kernel in kernels_here("every_kernel_scores_exactly", prime) {
             println!("every_kernel_scores_exactly: {kernel} kernel, {prime:?}");
-            for (blocks, batch) in [(1, 1), (3, 1), (3, 4), (2, 3), (4, 2), (7, 5), (16, 2)] {
+            for (blocks, batch) in [
+                (1, 1),
+                (3, 1),
+                (9, 1),
+                (3, 4),
+                (2, 3),
+                (4, 2),
+                (7, 5),
+                (16, 2),
+            ] {
                 check(kernel, prime, dim, n, blocks, batch, &value);
             }
         }
