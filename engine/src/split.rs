@@ -29,7 +29,18 @@ pub(crate) mod neon;
 /// How far ahead of the multiply-accumulate a lone slot prefetches the catalog, in words.
 /// Measured on the 1M x 64 pass (README, per CPU family): 1 KB to 16 KB ahead were level within
 /// the noise, and faster than none.
-const PREFETCH_AHEAD: usize = 256;
+pub(crate) const PREFETCH_AHEAD: usize = 256;
+
+/// What a micro-kernel call prefetches of the catalog ([`each_block`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prefetch {
+    None,
+    /// Its own tile, [`PREFETCH_AHEAD`] words ahead of each row, into L1: a lone slot's call.
+    Ahead,
+    /// The next block's whole tile, one row per row, into L2 (where it does not evict the
+    /// batch's slots from L1, as a 32 KB L1 would): a batch's second slot's call.
+    NextTile,
+}
 
 /// Bits of the low half.
 const HALF: u32 = 25;
@@ -91,33 +102,31 @@ pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) 
 }
 
 /// The loop both split kernels share: every slot against each block of a superblock (split
-/// words, `[tile][block][feature][LANES]`), `micro(queries in the slot, prefetch distance,
+/// words, `[tile][block][feature][LANES]`), `micro(queries in the slot, what it prefetches,
 /// catalog tile, slot tile, output row)` per block and slot, into `acc` in the layout of
 /// [`acc_row`].
 ///
 /// A block's catalog tile is read from memory once and from L1 by the other slots; each slot's
-/// tile is reused from L1 or L2 across the superblock's blocks. One slot prefetches, each of its
-/// rows `distance` words ahead: a lone slot [`PREFETCH_AHEAD`] into its own tile; in a batch of
-/// several, the second slot the next block's whole tile (tiles follow each other in memory),
-/// so that the stream from memory overlaps the later slots' arithmetic instead of stalling the
-/// first (measured, README). The IFMA kernel's order (each slot against every block) measured
+/// tile is reused from L1 or L2 across the superblock's blocks. One slot prefetches
+/// ([`Prefetch`]): a lone slot its own tile; in a batch of several, the second slot the next
+/// block's whole tile (tiles follow each other in memory), so that the stream from memory
+/// overlaps the later slots' arithmetic instead of stalling the first (measured, README). The IFMA kernel's order (each slot against every block) measured
 /// worse on AVX2 in a throwaway variant: it loads the catalog once per slot.
 pub(crate) fn each_block(
     queries: &[&[u64]],
     superblock: &[u64],
     shape: Shape,
     acc: &mut [u64],
-    mut micro: impl FnMut(usize, Option<usize>, &[u64], &[u64], &mut [u64]),
+    mut micro: impl FnMut(usize, Prefetch, &[u64], &[u64], &mut [u64]),
 ) {
     let Shape { blocks, dim, n } = shape;
     assert!(dim <= MAX_DIM, "lazy sums of {dim} features could overflow");
     assert_eq!(superblock.len(), blocks * dim * n);
     let counts: Vec<usize> = queries.iter().map(|q| queries_in(q, dim, n)).collect();
-    let tile = dim * LANES;
-    let (prefetcher, ahead) = if queries.len() > 1 {
-        (1, tile)
-    } else {
-        (0, PREFETCH_AHEAD)
+    let prefetch = |j: usize| match (queries.len(), j) {
+        (1, 0) => Prefetch::Ahead,
+        (2.., 1) => Prefetch::NextTile,
+        _ => Prefetch::None,
     };
     for t in 0..n / LANES {
         for k in 0..blocks {
@@ -125,13 +134,7 @@ pub(crate) fn each_block(
             for (j, (query, &count)) in queries.iter().zip(&counts).enumerate() {
                 let slot = &query[t * dim * count * PART..][..dim * count * PART];
                 let out = &mut acc[acc_row(shape, j, t, k)..][..2 * LANES];
-                micro(
-                    count,
-                    (j == prefetcher).then_some(ahead),
-                    catalog,
-                    slot,
-                    out,
-                );
+                micro(count, prefetch(j), catalog, slot, out);
             }
         }
     }

@@ -12,9 +12,10 @@ use core::arch::x86_64::{
     __m256i, _mm256_add_epi64, _mm256_and_si256, _mm256_cmpgt_epi64, _mm256_loadu_si256,
     _mm256_mul_epu32, _mm256_set1_epi64x, _mm256_setzero_si256, _mm256_slli_epi64,
     _mm256_srli_epi64, _mm256_storeu_si256, _mm256_sub_epi64, _mm_prefetch, _MM_HINT_T0,
+    _MM_HINT_T1,
 };
 
-use super::{C, PART, Q as PRIME};
+use super::{Prefetch, C, PART, PREFETCH_AHEAD, Q as PRIME};
 use crate::kernel::{Shape, LANES};
 
 pulp::simd_type! {
@@ -42,14 +43,16 @@ pub(crate) fn lazy(
         superblock,
         shape,
         acc,
-        |count, ahead, catalog, slot, out| {
+        |count, prefetch, catalog, slot, out| {
             // SAFETY: the `Avx2` token proves the CPU has the features.
             unsafe {
-                match (count, ahead) {
-                    (2, Some(ahead)) => micro::<2, true>(catalog, slot, out, ahead),
-                    (2, None) => micro::<2, false>(catalog, slot, out, 0),
-                    (_, Some(ahead)) => micro::<1, true>(catalog, slot, out, ahead),
-                    (_, None) => micro::<1, false>(catalog, slot, out, 0),
+                match (count, prefetch) {
+                    (2, Prefetch::None) => micro::<2, 0>(catalog, slot, out),
+                    (2, Prefetch::Ahead) => micro::<2, 1>(catalog, slot, out),
+                    (2, Prefetch::NextTile) => micro::<2, 2>(catalog, slot, out),
+                    (_, Prefetch::None) => micro::<1, 0>(catalog, slot, out),
+                    (_, Prefetch::Ahead) => micro::<1, 1>(catalog, slot, out),
+                    (_, Prefetch::NextTile) => micro::<1, 2>(catalog, slot, out),
                 }
             }
         },
@@ -61,19 +64,15 @@ pub(crate) fn lazy(
 /// catalog and slot stay in registers (all at once, 6 Q accumulators and the six words spilled).
 /// A word `w` gives its three multiplicands by one shift and one add: `w` (`x0`), `w >> 32`
 /// (`x1`) and their sum (`x0 + x1`), since `vpmuludq` reads only the low 32 bits of each lane.
-/// `PREFETCH`: this call prefetches the catalog `ahead` words ahead of each row
-/// ([`super::each_block`]).
+/// `P`: what the call prefetches, fixed at compile time (0: nothing, 1: [`Prefetch::Ahead`],
+/// 2: [`Prefetch::NextTile`]).
 #[target_feature(enable = "avx2")]
-fn micro<const Q: usize, const PREFETCH: bool>(
-    catalog: &[u64],
-    slot: &[u64],
-    out: &mut [u64],
-    ahead: usize,
-) {
+fn micro<const Q: usize, const P: u8>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
     assert_eq!(out.len(), 2 * LANES);
+    let tile = rows.len() * LANES;
     let zero = _mm256_setzero_si256();
     let split = |word| {
         let high = _mm256_srli_epi64::<32>(word);
@@ -83,9 +82,11 @@ fn micro<const Q: usize, const PREFETCH: bool>(
         // [query][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
         let mut s = [[zero; 3]; Q];
         for (i, row) in rows.iter().enumerate() {
-            if PREFETCH && half == 0 {
-                // a hint that never faults, whatever the address
-                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(ahead).cast());
+            // hints that never fault, whatever the address
+            if P == 1 && half == 0 {
+                _mm_prefetch::<_MM_HINT_T0>(row.as_ptr().wrapping_add(PREFETCH_AHEAD).cast());
+            } else if P == 2 && half == 0 {
+                _mm_prefetch::<_MM_HINT_T1>(row.as_ptr().wrapping_add(tile).cast());
             }
             // SAFETY: `row` holds LANES = 8 words; this reads words 4 half .. 4 half + 4
             let v = split(unsafe { _mm256_loadu_si256(row.as_ptr().add(4 * half).cast()) });

@@ -8,7 +8,7 @@ use core::arch::aarch64::{
     uint64x2_t, vadd_u32, vdupq_n_u64, vld1q_u64, vmlal_u32, vmovn_u64, vshrn_n_u64, vst1q_u64,
 };
 
-use super::{reduce, PART};
+use super::{reduce, Prefetch, PART, PREFETCH_AHEAD};
 use crate::kernel::{Shape, LANES};
 
 /// What [`super::avx2::lazy`] computes, on NEON.
@@ -18,14 +18,16 @@ pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &m
         superblock,
         shape,
         acc,
-        |count, ahead, catalog, slot, out| {
+        |count, prefetch, catalog, slot, out| {
             // SAFETY: NEON is part of aarch64's base instruction set
             unsafe {
-                match (count, ahead) {
-                    (2, Some(ahead)) => micro::<2, true>(catalog, slot, out, ahead),
-                    (2, None) => micro::<2, false>(catalog, slot, out, 0),
-                    (_, Some(ahead)) => micro::<1, true>(catalog, slot, out, ahead),
-                    (_, None) => micro::<1, false>(catalog, slot, out, 0),
+                match (count, prefetch) {
+                    (2, Prefetch::None) => micro::<2, 0>(catalog, slot, out),
+                    (2, Prefetch::Ahead) => micro::<2, 1>(catalog, slot, out),
+                    (2, Prefetch::NextTile) => micro::<2, 2>(catalog, slot, out),
+                    (_, Prefetch::None) => micro::<1, 0>(catalog, slot, out),
+                    (_, Prefetch::Ahead) => micro::<1, 1>(catalog, slot, out),
+                    (_, Prefetch::NextTile) => micro::<1, 2>(catalog, slot, out),
                 }
             }
         },
@@ -35,18 +37,15 @@ pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &m
 /// One block's tile against one slot's tile of `Q` queries, one half of the tile's lanes after
 /// the other (as on AVX2): `6 Q` accumulators per half (queries, two lane pairs, three sums).
 /// A word gives its multiplicands by a narrowing move (`x0`), a narrowing shift (`x1`) and an
-/// add (`x0 + x1`).
+/// add (`x0 + x1`). `P`: what the call prefetches, as on AVX2 (neither distance nor cache level
+/// measured on an ARM CPU).
 #[target_feature(enable = "neon")]
-fn micro<const Q: usize, const PREFETCH: bool>(
-    catalog: &[u64],
-    slot: &[u64],
-    out: &mut [u64],
-    ahead: usize,
-) {
+fn micro<const Q: usize, const P: u8>(catalog: &[u64], slot: &[u64], out: &mut [u64]) {
     let rows = pulp::as_arrays::<LANES, _>(catalog).0;
     let slot = pulp::as_arrays::<PART, _>(slot).0;
     assert_eq!(slot.len(), Q * rows.len());
     assert_eq!(out.len(), 2 * LANES);
+    let tile = rows.len() * LANES;
     let zero = vdupq_n_u64(0);
     let split = |word| {
         let (low, high) = (vmovn_u64(word), vshrn_n_u64::<32>(word));
@@ -56,8 +55,10 @@ fn micro<const Q: usize, const PREFETCH: bool>(
         // [query][lane pair][x0 v0 | x1 v1 | (x0 + x1)(v0 + v1)]
         let mut s: [[[uint64x2_t; 3]; 2]; Q] = [[[zero; 3]; 2]; Q];
         for (i, row) in rows.iter().enumerate() {
-            if PREFETCH && half == 0 {
-                prefetch(row.as_ptr().wrapping_add(ahead));
+            if P == 1 && half == 0 {
+                prefetch_l1(row.as_ptr().wrapping_add(PREFETCH_AHEAD));
+            } else if P == 2 && half == 0 {
+                prefetch_l2(row.as_ptr().wrapping_add(tile));
             }
             for pair in 0..2 {
                 let at = 4 * half + 2 * pair;
@@ -94,11 +95,20 @@ fn micro<const Q: usize, const PREFETCH: bool>(
     }
 }
 
-/// A prefetch hint for the cache line at `at` (`prfm pldl1keep`), which never faults.
+/// A prefetch hint for the cache line at `at` into L1 (`prfm pldl1keep`), which never faults.
 #[inline(always)]
-fn prefetch(at: *const u64) {
+fn prefetch_l1(at: *const u64) {
     // SAFETY: a prefetch hint neither reads nor writes memory the program sees, nor faults
     unsafe {
         core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));
+    }
+}
+
+/// The same into L2 (`prfm pldl2keep`).
+#[inline(always)]
+fn prefetch_l2(at: *const u64) {
+    // SAFETY: as for `prefetch_l1`
+    unsafe {
+        core::arch::asm!("prfm pldl2keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));
     }
 }
