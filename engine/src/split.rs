@@ -21,6 +21,21 @@ use veilrank_core::ntt::ServerPrime;
 
 use crate::kernel::{self, acc_row, Shape, Tiles, LANES};
 
+/// The call of a kernel's `micro::<Q, P>` for a slot of `count` queries and what it prefetches
+/// ([`Prefetch`]; `P`: 0 nothing, 1 ahead, 2 the next tile), both fixed at compile time.
+macro_rules! micro_for {
+    ($micro:ident, $count:expr, $prefetch:expr, $($arg:expr),+) => {
+        match ($count, $prefetch) {
+            (2, Prefetch::None) => $micro::<2, 0>($($arg),+),
+            (2, Prefetch::Ahead) => $micro::<2, 1>($($arg),+),
+            (2, Prefetch::NextTile) => $micro::<2, 2>($($arg),+),
+            (_, Prefetch::None) => $micro::<1, 0>($($arg),+),
+            (_, Prefetch::Ahead) => $micro::<1, 1>($($arg),+),
+            (_, Prefetch::NextTile) => $micro::<1, 2>($($arg),+),
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx2;
 #[cfg(target_arch = "aarch64")]

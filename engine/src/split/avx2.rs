@@ -45,16 +45,7 @@ pub(crate) fn lazy(
         acc,
         |count, prefetch, catalog, slot, out| {
             // SAFETY: the `Avx2` token proves the CPU has the features.
-            unsafe {
-                match (count, prefetch) {
-                    (2, Prefetch::None) => micro::<2, 0>(catalog, slot, out),
-                    (2, Prefetch::Ahead) => micro::<2, 1>(catalog, slot, out),
-                    (2, Prefetch::NextTile) => micro::<2, 2>(catalog, slot, out),
-                    (_, Prefetch::None) => micro::<1, 0>(catalog, slot, out),
-                    (_, Prefetch::Ahead) => micro::<1, 1>(catalog, slot, out),
-                    (_, Prefetch::NextTile) => micro::<1, 2>(catalog, slot, out),
-                }
-            }
+            unsafe { micro_for!(micro, count, prefetch, catalog, slot, out) }
         },
     );
 }
