@@ -5,9 +5,9 @@
 //! `v1 < 2^25.41`). A product `v x = v1 x1 2^50 + (v0 x1 + v1 x0) 2^25 + v0 x0` takes three
 //! 32-bit multiplies (Karatsuba: the middle term is `(v0 + v1)(x0 + x1) - v0 x0 - v1 x1`), and
 //! over d <= 1024 features the three sums stay below 2^63 in 64-bit lanes, so each coefficient is
-//! reduced once, at the end, as the IFMA kernel does (in vector lanes on AVX2). Three multiplies and three adds
-//! per four item-features and query, where tfhe-ntt's reduced multiply-accumulate needs a full
-//! 64 x 64-bit product and its reduction per value.
+//! reduced once, at the end, as the IFMA kernel does (in vector lanes on AVX2). Three multiplies
+//! and three adds per four item-features and query, where tfhe-ntt's reduced multiply-accumulate
+//! needs a full 64 x 64-bit product and its reduction per value.
 //!
 //! The catalog is stored one word per value, `v0 | v1 << 32` ([`encode`]): a 32-bit multiply of
 //! the word reads `v0`, of the word shifted right by 32 `v1`, and of their sum `v0 + v1`. 8 bytes
@@ -125,8 +125,9 @@ pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) 
 /// tile is reused from L1 or L2 across the superblock's blocks. One slot prefetches
 /// ([`Prefetch`]): a lone slot its own tile; in a batch of several, the second slot the next
 /// block's whole tile (tiles follow each other in memory), so that the stream from memory
-/// overlaps the later slots' arithmetic instead of stalling the first (measured, README). The IFMA kernel's order (each slot against every block) measured
-/// worse on AVX2 in a throwaway variant: it loads the catalog once per slot.
+/// overlaps the later slots' arithmetic instead of stalling the first (measured, README). The
+/// IFMA kernel's order (each slot against every block) measured worse on AVX2 in a throwaway
+/// variant: it loads the catalog once per slot.
 pub(crate) fn each_block(
     queries: &[&[u64]],
     superblock: &[u64],

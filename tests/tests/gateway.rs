@@ -237,8 +237,11 @@ async fn queries_arriving_together_share_a_pass_behind_the_gateway() {
     let key = SecretKey::generate(&V1_128).unwrap();
     let http = reqwest::Client::new();
     let prefs: Vec<Vec<i8>> = (0..16u64).map(|u| random_values(100 + u, dim)).collect();
-    let sends = prefs.iter().map(|p| {
-        let body = query(&key, &manifest, p);
+    // every query encrypted before the first is sent, so that they arrive together however
+    // fast a pass is (encrypted one by one between the sends, each query once came in after the
+    // pass of the one before had ended)
+    let bodies: Vec<Vec<u8>> = prefs.iter().map(|p| query(&key, &manifest, p)).collect();
+    let sends = bodies.into_iter().map(|body| {
         let request = http
             .post(format!("{}/v1/catalogs/test/score", gw.url()))
             .header("content-type", "application/octet-stream")
