@@ -198,19 +198,17 @@ impl Precision {
     pub fn values_of(self, rows: &[i8], dim: usize) -> Vec<i16> {
         let (limbs, dim) = (self.limbs(), dim.max(1));
         let mut digits = vec![0i32; limbs];
-        rows.chunks_exact(dim * limbs)
-            .flat_map(|item| {
-                (0..dim)
-                    .map(|f| {
-                        for (l, d) in digits.iter_mut().enumerate() {
-                            *d = i32::from(item[l * dim + f]);
-                        }
-                        // within the catalog bound: an i16
-                        self.combine(&digits) as i16
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        let mut values = Vec::with_capacity(rows.len() / limbs);
+        for item in rows.chunks_exact(dim * limbs) {
+            for f in 0..dim {
+                for (l, d) in digits.iter_mut().enumerate() {
+                    *d = i32::from(item[l * dim + f]);
+                }
+                // within the catalog bound: an i16
+                values.push(self.combine(&digits) as i16);
+            }
+        }
+        values
     }
 
     /// The score of an item from the scores of its limbs, least significant first.

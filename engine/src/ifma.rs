@@ -17,7 +17,7 @@
 
 use pulp::cast;
 
-use crate::kernel::{acc_row, Shape, LANES};
+use crate::kernel::{acc_row, Prefetch, Shape, LANES};
 
 mod reducer;
 pub(crate) use reducer::VecReducer;
@@ -149,17 +149,6 @@ struct Micro {
     j: usize,
     k: usize,
     prefetch: Prefetch,
-}
-
-/// What a micro-kernel call prefetches.
-#[derive(Clone, Copy)]
-enum Prefetch {
-    /// The first pass over a tile: its catalog, a little ahead, into L1.
-    Ahead,
-    /// The second: the next tile's catalog into L2, so that DRAM streams it while later passes
-    /// compute from cache instead of the first pass of each tile waiting on memory.
-    NextTile,
-    None,
 }
 
 /// The byte permute from a packed row to eight lanes: byte `b` of lane `l` is byte

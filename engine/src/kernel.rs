@@ -152,6 +152,19 @@ impl FromStr for Kernel {
 /// tiles of a register block are contiguous.
 pub(crate) const LANES: usize = 8;
 
+/// What a micro-kernel call prefetches of the catalog, the same three cases for every lazy
+/// kernel (each kernel picks its distances).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Prefetch {
+    None,
+    /// The first pass over a tile: its own catalog, a little ahead of use, into L1.
+    Ahead,
+    /// A later pass: the next tile's catalog into L2, so that memory streams it while the
+    /// later passes compute from cache, instead of the first pass of each tile waiting on it
+    /// (and without evicting the batch's slots from L1).
+    NextTile,
+}
+
 /// A buffer the kernel loads whole vectors from: aligned to a cache line, so that no load of a
 /// tile straddles two lines. Unaligned (as the allocator hands out large blocks, 16 bytes past a
 /// page) every load is split: in a throwaway probe with its data in L1/L2 the multiply-accumulate

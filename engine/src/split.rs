@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 use veilrank_core::ntt::ServerPrime;
 
-use crate::kernel::{self, acc_row, Shape, Tiles, LANES};
+use crate::kernel::{self, acc_row, Prefetch, Shape, Tiles, LANES};
 
 /// The call of a kernel's `micro::<Q, P>` for a slot of `count` queries and what it prefetches
 /// ([`Prefetch`]; `P`: 0 nothing, 1 ahead, 2 the next tile), both fixed at compile time.
@@ -45,17 +45,6 @@ pub(crate) mod neon;
 /// Measured on the 1M x 64 pass (README, per CPU family): 1 KB to 16 KB ahead were level within
 /// the noise, and faster than none.
 pub(crate) const PREFETCH_AHEAD: usize = 256;
-
-/// What a micro-kernel call prefetches of the catalog ([`each_block`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Prefetch {
-    None,
-    /// Its own tile, [`PREFETCH_AHEAD`] words ahead of each row, into L1: a lone slot's call.
-    Ahead,
-    /// The next block's whole tile, one row per row, into L2 (where it does not evict the
-    /// batch's slots from L1, as a 32 KB L1 would): a batch's second slot's call.
-    NextTile,
-}
 
 /// Bits of the low half.
 const HALF: u32 = 25;

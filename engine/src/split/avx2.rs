@@ -15,8 +15,8 @@ use core::arch::x86_64::{
     _MM_HINT_T1,
 };
 
-use super::{Prefetch, C, PART, PREFETCH_AHEAD, Q as PRIME};
-use crate::kernel::{Shape, LANES};
+use super::{C, PART, PREFETCH_AHEAD, Q as PRIME};
+use crate::kernel::{Prefetch, Shape, LANES};
 
 pulp::simd_type! {
     /// AVX2 (the part of x86-64-v3 the kernel uses).

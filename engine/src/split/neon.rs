@@ -8,8 +8,8 @@ use core::arch::aarch64::{
     uint64x2_t, vadd_u32, vdupq_n_u64, vld1q_u64, vmlal_u32, vmovn_u64, vshrn_n_u64, vst1q_u64,
 };
 
-use super::{reduce, Prefetch, PART, PREFETCH_AHEAD};
-use crate::kernel::{Shape, LANES};
+use super::{reduce, PART, PREFETCH_AHEAD};
+use crate::kernel::{Prefetch, Shape, LANES};
 
 /// What [`super::avx2::lazy`] computes, on NEON.
 pub(crate) fn lazy(queries: &[&[u64]], superblock: &[u64], shape: Shape, acc: &mut [u64]) {
