@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use veilrank_client::{Client, Report, SecretKey};
+use veilrank_client::{Client, SecretKey};
 use veilrank_core::{Precision, V1_128};
 use veilrank_engine::{Kernel, PreparedCatalog};
 
@@ -15,6 +15,9 @@ use crate::baselines::{self, NaiveTfhe};
 use crate::in_process::{preferences, start_in_process, InProcess};
 use crate::progress::bar;
 use crate::system;
+
+mod phases;
+use phases::Phases;
 
 /// What to measure.
 #[derive(Clone, Debug)]
@@ -131,65 +134,6 @@ pub struct Outcome {
     pub naive_tfhe_measured_on: Option<String>,
 }
 
-/// Per-query phase histograms, in microseconds.
-struct Phases {
-    total: Histogram<u64>,
-    encrypt: Histogram<u64>,
-    upload: Histogram<u64>,
-    server: Histogram<u64>,
-    server_score: Histogram<u64>,
-    server_share: Histogram<u64>,
-    expand: Histogram<u64>,
-    queue: Histogram<u64>,
-    download: Histogram<u64>,
-    decrypt_rank: Histogram<u64>,
-    batches: u64,
-    upload_bytes: usize,
-    download_bytes: usize,
-}
-
-impl Phases {
-    fn new() -> Result<Self, String> {
-        let h = || Histogram::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string());
-        Ok(Self {
-            total: h()?,
-            encrypt: h()?,
-            upload: h()?,
-            server: h()?,
-            server_score: h()?,
-            server_share: h()?,
-            expand: h()?,
-            queue: h()?,
-            download: h()?,
-            decrypt_rank: h()?,
-            batches: 0,
-            upload_bytes: 0,
-            download_bytes: 0,
-        })
-    }
-
-    fn record(&mut self, total: Duration, r: &Report) {
-        let us = |d: Duration| (d.as_micros() as u64).max(1);
-        let _ = self.total.record(us(total));
-        let _ = self.encrypt.record(us(r.encrypt));
-        let _ = self.upload.record(us(r.upload));
-        let _ = self.download.record(us(r.download));
-        let _ = self.decrypt_rank.record(us(r.decrypt + r.rank));
-        if let Some(s) = r.server {
-            let _ = self.server.record(us(s.total));
-            let _ = self.server_score.record(us(s.score));
-            let _ = self
-                .server_share
-                .record(us(s.score / s.batch.max(1) as u32));
-            let _ = self.expand.record(us(s.expand));
-            let _ = self.queue.record(us(s.queue));
-            self.batches += s.batch as u64;
-        }
-        self.upload_bytes = r.bytes_sent;
-        self.download_bytes = r.bytes_received;
-    }
-}
-
 fn ms(h: &Histogram<u64>, quantile: f64) -> f64 {
     h.value_at_quantile(quantile) as f64 / 1e3
 }
@@ -282,23 +226,7 @@ async fn drive(
     let mut all = Phases::new()?;
     for task in tasks {
         let phases = task.await.map_err(|e| e.to_string())??;
-        for (into, from) in [
-            (&mut all.total, &phases.total),
-            (&mut all.encrypt, &phases.encrypt),
-            (&mut all.upload, &phases.upload),
-            (&mut all.server, &phases.server),
-            (&mut all.server_score, &phases.server_score),
-            (&mut all.server_share, &phases.server_share),
-            (&mut all.expand, &phases.expand),
-            (&mut all.queue, &phases.queue),
-            (&mut all.download, &phases.download),
-            (&mut all.decrypt_rank, &phases.decrypt_rank),
-        ] {
-            into.add(from).map_err(|e| e.to_string())?;
-        }
-        all.batches += phases.batches;
-        all.upload_bytes = all.upload_bytes.max(phases.upload_bytes);
-        all.download_bytes = all.download_bytes.max(phases.download_bytes);
+        all.merge(&phases)?;
     }
     let wall = started.elapsed();
     bar.finish_and_clear();

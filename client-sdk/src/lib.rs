@@ -27,13 +27,14 @@ mod session;
 
 pub use error::{ClientError, Result};
 #[cfg(feature = "http")]
-pub use http::client::{Client, Recommendations, Scores};
+pub use http::client::Client;
 #[cfg(feature = "http")]
 pub use http::options::ConnectOptions;
 #[cfg(feature = "http")]
 pub use http::query::{EncryptedQuery, EncryptedScores};
 #[cfg(feature = "http")]
 pub use http::report::{Report, ServerTiming};
+pub use http::scores::{Recommendations, Scores};
 pub use profile::Profile;
 pub use session::{QueryBytes, RankedItem, Session};
 pub use veilrank_core::SecretKey;

@@ -5,36 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod every_kernel;
 
-use rand::{Rng, SeedableRng};
+use every_kernel::{on_every_kernel, random_values};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use veilrank_core::ntt::ServerPrime;
 use veilrank_core::{plain, Query, ReferenceCatalog, SecretKey, V1_128};
-use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
-
-fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<i8> {
-    (0..len).map(|_| rng.random_range(-127i8..=127)).collect()
-}
-
-/// The catalog prepared on every kernel this CPU runs that covers its prime
-/// ([`report_the_kernels_in_use`] says which ran).
-fn on_every_kernel(dim: usize, values: &[i8]) -> Vec<PreparedCatalog> {
-    let prepared: Vec<_> = Kernel::ALL
-        .into_iter()
-        .filter_map(|kernel| {
-            match PreparedCatalog::prepare_on(&V1_128, dim, values, Some(kernel), &|_, _| {}) {
-                Ok(catalog) => {
-                    assert_eq!(catalog.kernel(), kernel);
-                    Some(catalog)
-                }
-                Err(veilrank_core::Error::KernelUnavailable { .. }) => None,
-                Err(e) => panic!("{kernel}: {e}"),
-            }
-        })
-        .collect();
-    assert!(prepared.iter().any(|c| c.kernel() == Kernel::Portable));
-    prepared
-}
+use veilrank_engine::{Kernel, PreparedCatalog};
 
 /// The worst decryption error, over every kernel, of one query against a catalog.
 fn check(key: &SecretKey, catalog_values: &[i8], dim: usize, query_values: &[i8]) -> f64 {
@@ -198,139 +176,6 @@ fn catalog_sizes_around_block_and_superblock_boundaries_decrypt_exactly() {
         let query = random_values(&mut rng, dim);
         check(&key, &catalog, dim, &query);
     }
-}
-
-#[test]
-fn batched_queries_of_different_users_each_decrypt_only_their_own_scores() {
-    let mut rng = ChaCha8Rng::seed_from_u64(6);
-    let n = V1_128.polynomial_size;
-    let dim = 8;
-    for items in [3 * n + 5, 33 * n + 1] {
-        let catalog_values = random_values(&mut rng, dim * items);
-        let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
-        let prime = catalog.noise_plan().prime;
-        let users: Vec<(SecretKey, Vec<i8>)> = (0..5)
-            .map(|_| {
-                (
-                    SecretKey::generate(&V1_128).unwrap(),
-                    random_values(&mut rng, dim),
-                )
-            })
-            .collect();
-        let queries: Vec<Query> = users
-            .iter()
-            .map(|(key, values)| Query::encrypt(key, values).unwrap())
-            .collect();
-        let expanded: Vec<_> = queries
-            .iter()
-            .map(|q| ExpandedQuery::expand(q, &V1_128, dim, prime).unwrap())
-            .collect();
-        let responses = catalog
-            .score_batch(&expanded.iter().collect::<Vec<_>>())
-            .unwrap();
-        assert_eq!(responses.len(), users.len());
-        for (u, ((key, values), response)) in users.iter().zip(&responses).enumerate() {
-            let expected = plain::scores(&catalog_values, dim, values);
-            assert_eq!(
-                response.decrypt(key, catalog.hint(), items).unwrap(),
-                expected,
-                "user {u}"
-            );
-            // the same as scoring alone
-            let alone = catalog.score(&queries[u]).unwrap();
-            assert_eq!(
-                alone.decrypt(key, catalog.hint(), items).unwrap(),
-                expected,
-                "user {u} alone"
-            );
-            // and unreadable to the others
-            let (other, _) = &users[(u + 1) % users.len()];
-            let readable = response
-                .decrypt(other, catalog.hint(), items)
-                .unwrap()
-                .iter()
-                .zip(&expected)
-                .filter(|(a, b)| a == b)
-                .count();
-            assert!(
-                readable < items / 50,
-                "{readable} of user {u}'s scores readable"
-            );
-        }
-    }
-}
-
-/// Every batch size from 1 to 9: the kernel pairs queries two per slot, so odd batches leave a
-/// half slot empty and even ones fill every slot.
-#[test]
-fn every_batch_size_pairs_queries_correctly() {
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let n = V1_128.polynomial_size;
-    let (dim, items) = (5, 2 * n + 3);
-    let catalog_values = random_values(&mut rng, dim * items);
-    let key = SecretKey::generate(&V1_128).unwrap();
-    let vectors: Vec<Vec<i8>> = (0..9).map(|_| random_values(&mut rng, dim)).collect();
-    for catalog in on_every_kernel(dim, &catalog_values) {
-        let prime = catalog.noise_plan().prime;
-        let expanded: Vec<_> = vectors
-            .iter()
-            .map(|v| {
-                let query = Query::encrypt(&key, v).unwrap();
-                ExpandedQuery::expand(&query, &V1_128, dim, prime).unwrap()
-            })
-            .collect();
-        for batch in 1..=vectors.len() {
-            let refs: Vec<_> = expanded[..batch].iter().collect();
-            let responses = catalog.score_batch(&refs).unwrap();
-            assert_eq!(responses.len(), batch);
-            for (j, response) in responses.iter().enumerate() {
-                assert_eq!(
-                    response.decrypt(&key, catalog.hint(), items).unwrap(),
-                    plain::scores(&catalog_values, dim, &vectors[j]),
-                    "{} kernel, batch {batch}, query {j}",
-                    catalog.kernel()
-                );
-            }
-        }
-        assert!(catalog.score_batch(&[]).unwrap().is_empty());
-    }
-}
-
-/// One key encrypts every query under a secret of its own: two encryptions of one vector share
-/// nothing but the public masks, and a response whose nonce is changed does not decrypt.
-#[test]
-fn every_query_has_a_secret_of_its_own() {
-    let mut rng = ChaCha8Rng::seed_from_u64(8);
-    let (dim, items) = (4, 300);
-    let catalog_values = random_values(&mut rng, dim * items);
-    let catalog = PreparedCatalog::prepare(&V1_128, dim, &catalog_values).unwrap();
-    let key = SecretKey::generate(&V1_128).unwrap();
-    let values = random_values(&mut rng, dim);
-    let (a, b) = (
-        Query::encrypt(&key, &values).unwrap(),
-        Query::encrypt(&key, &values).unwrap(),
-    );
-    assert_ne!(a.nonce, b.nonce);
-    assert_ne!(a.bodies, b.bodies);
-    let expected = plain::scores(&catalog_values, dim, &values);
-    let mut response = catalog.score(&a).unwrap();
-    assert_eq!(response.nonce, a.nonce);
-    assert_eq!(
-        response.decrypt(&key, catalog.hint(), items).unwrap(),
-        expected
-    );
-    response.nonce ^= 1;
-    let readable = response
-        .decrypt(&key, catalog.hint(), items)
-        .unwrap()
-        .iter()
-        .zip(&expected)
-        .filter(|(x, y)| x == y)
-        .count();
-    assert!(
-        readable < 10,
-        "{readable} scores readable under another nonce"
-    );
 }
 
 /// A response decrypted with another catalog's hint is an error, not wrong scores.

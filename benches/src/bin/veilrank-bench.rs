@@ -267,7 +267,7 @@ async fn latency(args: LatencyArgs) -> Result<(), String> {
     let outcome = outcome.with_naive(naive(args.common.no_naive));
     println!("veilrank latency study\n{}", output::table(&outcome));
     if args.preset.is_some() {
-        println!("{}", apple_comparison(&outcome));
+        println!("{}", output::apple_comparison(&outcome));
     }
     if let Some(path) = &args.json {
         output::write_json(path, std::slice::from_ref(&outcome))
@@ -275,22 +275,6 @@ async fn latency(args: LatencyArgs) -> Result<(), String> {
         println!("wrote {}", path.display());
     }
     Ok(())
-}
-
-/// Our figures beside Apple's published ones for the same shape (different hardware, scheme
-/// and security analysis: a shape comparison, not a race).
-fn apple_comparison(o: &Outcome) -> String {
-    format!(
-        "  Apple PNNS shape (4096 x 128) | veilrank (this machine)  | Apple swift-homomorphic-encryption (published, other hardware)\n  \
-         query                          | {:>8.1} KB              | 28.2 KB + 170 KB evaluation key\n  \
-         response                       | {:>8.1} KB              | 52.1 KB\n  \
-         once per catalog version       | {:>8.1} KB hint         | (evaluation key above, per client)\n  \
-         server                         | {:>8.1} ms              | 10.4-12.5 ms",
-        o.upload_bytes as f64 / 1e3,
-        o.download_bytes as f64 / 1e3,
-        o.hint_bytes as f64 / 1e3,
-        o.server_p50_ms,
-    )
 }
 
 async fn sweep(args: SweepArgs) -> Result<(), String> {

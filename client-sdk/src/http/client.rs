@@ -4,78 +4,21 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::OnceCell;
 use veilrank_core::api::{ItemInfo, ItemsPage, Manifest};
 use veilrank_core::{Hint, SecretKey};
 
 use super::options::ConnectOptions;
 use super::query::{EncryptedQuery, EncryptedScores};
 use super::report::{Report, ServerTiming};
+use super::scores::{Recommendations, Scores, View};
 use super::transport::{
     blocking, body_or_error, json_or_error, read_capped, scores_limit, server_error,
 };
 use crate::error::{ClientError, Result};
-use crate::session::{RankedItem, Session};
+use crate::session::Session;
 
 /// Items per page when fetching the catalog's metadata.
 const PAGE: usize = 10_000;
-
-/// Decrypted scores of every item.
-pub struct Scores {
-    /// Exact integer scores, in catalog order.
-    pub raw: Vec<i32>,
-    /// The query's quantization scale.
-    pub query_scale: f32,
-    /// Timings and sizes.
-    pub report: Report,
-    /// The catalog version they were scored on.
-    view: Arc<View>,
-}
-
-impl std::fmt::Debug for Scores {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scores")
-            .field("items", &self.raw.len())
-            .field("query_scale", &self.query_scale)
-            .field("report", &self.report)
-            .field("content_version", &self.content_version())
-            .finish()
-    }
-}
-
-impl Scores {
-    /// The content version of the catalog the scores are for.
-    pub fn content_version(&self) -> &str {
-        &self.view.session.manifest().content_version
-    }
-}
-
-/// The answer to [`Client::recommend`].
-#[derive(Clone, Debug)]
-pub struct Recommendations {
-    /// The best items, best first.
-    pub items: Vec<RankedItem>,
-    /// Timings and sizes.
-    pub report: Report,
-}
-
-/// One version of the catalog as the client knows it: its session and, once fetched, its items
-/// and its hint (each fetched once, however many requests need it at the same time).
-struct View {
-    session: Session,
-    items: OnceCell<Arc<Vec<ItemInfo>>>,
-    hint: OnceCell<Arc<Hint>>,
-}
-
-impl View {
-    fn new(session: Session) -> Self {
-        Self {
-            session,
-            items: OnceCell::new(),
-            hint: OnceCell::new(),
-        }
-    }
-}
 
 /// A connection to one veilrank server and one of its catalogs.
 ///

@@ -5,4 +5,5 @@ pub(crate) mod options;
 mod profiles;
 pub(crate) mod query;
 pub(crate) mod report;
+pub(crate) mod scores;
 mod transport;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use veilrank_core::api::{ProfileCreated, ProfileInfo};
 use veilrank_core::SecretKey;
 
-use super::client::{Client, Recommendations, Scores};
+use super::client::Client;
 use super::report::Report;
+use super::scores::{Recommendations, Scores};
 use super::transport::{json_or_error, server_error};
 use crate::error::Result;
 use crate::profile::Profile;
