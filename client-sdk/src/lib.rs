@@ -34,6 +34,7 @@ pub use http::options::ConnectOptions;
 pub use http::query::{EncryptedQuery, EncryptedScores};
 #[cfg(feature = "http")]
 pub use http::report::{Report, ServerTiming};
+#[cfg(feature = "http")]
 pub use http::scores::{Recommendations, Scores};
 pub use profile::Profile;
 pub use session::{QueryBytes, RankedItem, Session};
