@@ -4,8 +4,10 @@
 //!
 //! `cargo bench -p veilrank-bench --bench catalog_load`
 
-// criterion_group! generates an undocumented public function.
-#![allow(missing_docs)]
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented public function"
+)]
 
 use std::hint::black_box;
 use std::io::Write;

@@ -6,7 +6,7 @@
 //! stay in cache: the difference is what re-reading B distinct queries costs the pass. A
 //! kernel's name (`ifma`, `avx2`, `neon`, `portable`) among the arguments scores on that kernel.
 
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 use std::time::Instant;
 use veilrank_bench::{pool, random_i8};
 use veilrank_core::{Query, SecretKey, V1_128};

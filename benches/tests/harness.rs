@@ -1,9 +1,6 @@
 //! The harness end to end on a small in-process study: every field the issue names is in the
 //! JSON and the CSV, the numbers are consistent, and the plots are drawn.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
 use veilrank_bench::baselines::NaiveTfhe;
 use veilrank_bench::capacity::{self, Capacity};
 use veilrank_bench::in_process;

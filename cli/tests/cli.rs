@@ -1,7 +1,6 @@
 //! The `veilrank` binary, run as a person would: keygen, recommend (text and JSON), demo, errors.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::process::{Command, Output};
 

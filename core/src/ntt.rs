@@ -60,7 +60,6 @@ impl ServerPrime {
         cell.get_or_init(|| {
             // Both moduli are primes = 1 mod 2N (checked by a test), for which a plan always
             // exists; nothing here depends on input.
-            #[allow(clippy::expect_used)]
             Plan::try_new(N, self.modulus()).expect("constant NTT-friendly prime")
         })
     }

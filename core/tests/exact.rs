@@ -2,8 +2,7 @@
 //! score equals the plaintext score, extreme vectors included. Runs natively, under aarch64
 //! emulation and as WebAssembly (`wasm-bindgen-test`), so each platform's client is checked.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

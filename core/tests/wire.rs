@@ -1,7 +1,6 @@
 //! The wire format: round trips, and a typed error for every kind of bad input.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use proptest::prelude::*;
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};

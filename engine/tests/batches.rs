@@ -1,9 +1,6 @@
 //! Batches: queries of several users scored in one pass each decrypt to their own plaintext
 //! scores, on every kernel, at every batch size, and under a secret of their own.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
 mod every_kernel;
 
 use every_kernel::{on_every_kernel, random_values};

@@ -2,8 +2,7 @@
 //! decrypted item score equal to the plaintext score of the wide values, on every kernel this
 //! CPU runs (`scheme.rs` reports which).
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod common;
 

@@ -1,8 +1,7 @@
 //! The engine end to end, without the network: every decrypted score equals the plaintext score,
 //! on every kernel this CPU runs, and the engine computes what the reference computes.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod common;
 mod every_kernel;

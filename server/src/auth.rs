@@ -221,7 +221,6 @@ pub async fn require_admin(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -89,7 +89,7 @@ fn open_to_others(path: &Path) -> io::Result<Option<u32>> {
 
 #[cfg(all(test, unix))]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 

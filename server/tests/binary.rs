@@ -1,8 +1,7 @@
 //! The `veilrank-server` binary as an operator runs it: a catalog file, port 0, readiness, a
 //! clean exit on SIGTERM, and a clear refusal of a bad catalog.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod common;
 

@@ -3,8 +3,7 @@
 //! the server's file descriptors. Errors that axum and hyper write themselves are JSON too, and
 //! a connection whose body was not read is closed with `Connection: close`.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::time::Duration;
 

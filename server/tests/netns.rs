@@ -3,7 +3,7 @@
 //! 200,000 items. Needs root and `ip` (`.ci/run` runs it: `cargo test -p veilrank-server --test
 //! netns -- --ignored`); elsewhere it says SKIPPED.
 
-#![allow(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod netns_hosts;
 

@@ -2,8 +2,7 @@
 //! acknowledged write, SIGKILL in the middle of a stream of writes loses nothing acknowledged and
 //! shows nothing half-written, and a data directory that is not ours stops the start.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod common;
 

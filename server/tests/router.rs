@@ -1,7 +1,6 @@
 //! The router driven with `oneshot`, no socket: readiness, manifest, errors.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! The browser-facing routes driven with `oneshot`: the demo page and its headers,
 //! `--no-demo-page`, and CORS (same origin only unless `--cors-origin` names others).
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! What the gateway tests share: shard servers and gateways on loopback, requests, queries.
 
-#![allow(
+#![expect(
     clippy::unwrap_used,
     reason = "test helpers: a panic is the failure report"
 )]

@@ -1,7 +1,6 @@
 //! Bad input over real HTTP: each gets a 4xx with a JSON message, and the server keeps serving.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 use std::time::Duration;

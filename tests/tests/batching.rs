@@ -1,8 +1,7 @@
 //! Micro-batching in the server: queries of different users that wait together are scored in
 //! one pass, and each user decrypts exactly its own scores, and nothing of the others'.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 

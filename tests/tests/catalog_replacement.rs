@@ -2,8 +2,7 @@
 //! stored profiles: no request fails, every score is exact for the version it names, and a
 //! profile of the old dimension gets a typed conflict.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! End to end over real HTTP on loopback: the decrypted scores are the plaintext scores, exactly.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 use std::time::Duration;

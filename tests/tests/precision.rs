@@ -2,8 +2,7 @@
 //! the manifest stating the precision, and clients or stored profiles of another precision
 //! refused with a typed error.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 use std::time::Duration;

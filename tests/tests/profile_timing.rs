@@ -1,9 +1,6 @@
 //! A stored profile's 404 takes as long whether or not the profile exists: its id's existence
 //! does not leak through the time of an answer.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
-
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -2,8 +2,7 @@
 //! expiry, access control and audit (their 404s' timing: profile_timing.rs; catalogs replaced
 //! under load: catalog_replacement.rs).
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! The SDK over HTTPS: a private CA, a TLS terminator in front of a real server (as an ingress
 //! would be), and the scores still exactly the plaintext ones.
 
-// In tests a panic is the failure report.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -272,7 +272,6 @@ impl Embedded {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::store::tests::meta;
 

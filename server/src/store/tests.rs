@@ -1,8 +1,6 @@
 //! The same promises on every backend: PostgreSQL too where `VEILRANK_TEST_DATABASE` names one
 //! (`.ci/run` starts one); where it does not, the tests say so.
 
-#![allow(clippy::unwrap_used)]
-
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::*;

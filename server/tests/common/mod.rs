@@ -1,7 +1,6 @@
 //! What the tests that run the server binary share.
 
-// each test binary uses its own subset
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses its own subset")]
 
 /// A bare HTTP/1.1 GET: the status code and the body, or None when the connection fails.
 pub fn http_get(url: &str, path: &str) -> Option<(u16, String)> {
