@@ -4,13 +4,15 @@
 //! with B = 1 and B = 8 to see what micro-batching buys without the clients' work. A fourth
 //! argument `shared` makes all B entries of the batch the same expanded query, so its tiles
 //! stay in cache: the difference is what re-reading B distinct queries costs the pass. A
-//! kernel's name (`ifma`, `avx2`, `neon`, `portable`) among the arguments scores on that kernel.
+//! kernel's name (`ifma`, `avx2`, `neon`, `portable`) among the arguments scores on that kernel,
+//! a modulus's (`ifma50`, `crt54`, `wide62`) under that modulus.
 
 #![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 use std::time::Instant;
 use veilrank_bench::{pool, random_i8};
+use veilrank_core::ntt::ServerPrime;
 use veilrank_core::{Query, SecretKey, V1_128};
-use veilrank_engine::{ExpandedQuery, Kernel, PreparedCatalog};
+use veilrank_engine::{ExpandedQuery, Kernel, Pins, PreparedCatalog};
 
 fn main() {
     let items: usize = std::env::args()
@@ -21,14 +23,17 @@ fn main() {
     let rest: Vec<String> = std::env::args().skip(4).collect();
     let shared = rest.iter().any(|s| s == "shared");
     let kernel = rest.iter().find_map(|s| s.parse::<Kernel>().ok());
+    let modulus = rest.iter().find_map(|s| s.parse::<ServerPrime>().ok());
+    let pins = Pins::NONE.with_kernel(kernel).with_modulus(modulus);
     let dim = 64;
     let values = random_i8(1, items * dim);
     let started = Instant::now();
-    let catalog = PreparedCatalog::prepare_on(&V1_128, dim, &values, kernel, &|_, _| {}).unwrap();
+    let catalog = PreparedCatalog::prepare_on(&V1_128, dim, &values, pins, &|_, _| {}).unwrap();
     println!(
-        "prepared (with the hint) in {:.2} s, {} kernel",
+        "prepared (with the hint) in {:.2} s, {} kernel, modulus {}",
         started.elapsed().as_secs_f64(),
-        catalog.kernel()
+        catalog.kernel(),
+        catalog.noise_plan().prime
     );
     let key = SecretKey::generate(&V1_128).unwrap();
     let prime = catalog.noise_plan().prime;

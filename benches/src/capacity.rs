@@ -36,6 +36,8 @@ pub struct Capacity {
     pub progress: bool,
     /// The scoring kernel (`None`: the fastest this CPU runs).
     pub kernel: Option<veilrank_engine::Kernel>,
+    /// The modulus (`None`: the kernel's fastest that the noise allows).
+    pub modulus: Option<veilrank_core::ntt::ServerPrime>,
     /// The catalog's precision.
     pub precision: Precision,
 }
@@ -66,6 +68,9 @@ pub struct CapacityOutcome {
     /// The scoring kernel the server ran.
     #[serde(default)]
     pub kernel: String,
+    /// The modulus it scored under (empty in results made before `crt54`, all `ifma50`).
+    #[serde(default)]
+    pub modulus: String,
     /// The catalog's precision (empty in results made before precisions).
     #[serde(default)]
     pub precision: String,
@@ -85,7 +90,9 @@ pub async fn run(c: &Capacity) -> Result<CapacityOutcome, String> {
         c.dim,
         c.max_batch,
         c.progress,
-        c.kernel,
+        veilrank_engine::Pins::NONE
+            .with_kernel(c.kernel)
+            .with_modulus(c.modulus),
         c.precision,
     )
     .await?;
@@ -193,6 +200,11 @@ async fn drive(c: &Capacity, p: &InProcess) -> Result<CapacityOutcome, String> {
             .prepared()
             .map_or("", veilrank_engine::PreparedCatalog::kernel_name)
             .to_string(),
+        modulus: p
+            .quantized
+            .prepared()
+            .map_or("", |c| c.noise_plan().prime.name())
+            .to_string(),
         precision: c.precision.to_string(),
         cpu: crate::system::cpu_model(),
         isa: crate::system::isa_features(),
@@ -217,13 +229,14 @@ pub fn table(alone: &CapacityOutcome, batched: &CapacityOutcome) -> String {
     };
     format!(
         "server capacity, {} items x {} dims, {} clients replaying their queries, {} queries, \
-         {} kernel, precision {}\n  machine: {} ({})\n  \
+         {} kernel, modulus {}, precision {}\n  machine: {} ({})\n  \
          {:<24} {:>8} {:>10} {:>10} {:>10} {:>8}\n{}{}  throughput ratio (batched / one at a time): {:.2}x\n",
         alone.items,
         alone.dim,
         alone.concurrency,
         alone.queries,
         alone.kernel,
+        alone.modulus,
         alone.precision,
         alone.cpu,
         alone.isa,

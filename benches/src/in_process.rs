@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_core::{Precision, V1_128};
-use veilrank_engine::Kernel;
+use veilrank_engine::Pins;
 use veilrank_server::catalog::ServedCatalog;
 use veilrank_server::catalog_file::{RawCatalog, RawItem};
 use veilrank_server::catalogs::Catalogs;
@@ -50,13 +50,13 @@ pub async fn start_in_process(
     dim: usize,
     max_batch: usize,
     progress: bool,
-    kernel: Option<Kernel>,
+    pins: Pins,
     precision: Precision,
 ) -> Result<InProcess, String> {
     let raw = synthetic_catalog(items, dim);
     let catalog = ServedCatalog::new("bench", raw, V1_128.with_precision(precision))
         .map_err(|e| format!("catalog: {e}"))?
-        .with_kernel(kernel);
+        .with_pins(pins);
     let bar = bar(progress, 0, "preparing");
     let started = Instant::now();
     let prepared_bytes = tokio::task::block_in_place(|| {

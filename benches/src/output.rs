@@ -11,8 +11,8 @@ pub fn table(o: &Outcome) -> String {
     line(
         "machine",
         format!(
-            "{} ({}); scoring kernel {}, precision {}, plaintext baseline {}",
-            o.cpu, o.isa, o.kernel, o.precision, o.baseline_kernel
+            "{} ({}); scoring kernel {}, modulus {}, precision {}, plaintext baseline {}",
+            o.cpu, o.isa, o.kernel, o.modulus, o.precision, o.baseline_kernel
         ),
     );
     line(
@@ -144,8 +144,8 @@ pub fn markdown(outcomes: &[Outcome]) -> String {
         .first()
         .map(|o| {
             format!(
-                "{} ({}); scoring kernel {}, precision {}, plaintext baseline {}\n\n",
-                o.cpu, o.isa, o.kernel, o.precision, o.baseline_kernel
+                "{} ({}); scoring kernel {}, modulus {}, precision {}, plaintext baseline {}\n\n",
+                o.cpu, o.isa, o.kernel, o.modulus, o.precision, o.baseline_kernel
             )
         })
         .unwrap_or_default();

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use veilrank_client::{Client, SecretKey};
+use veilrank_core::ntt::ServerPrime;
 use veilrank_core::{Precision, V1_128};
-use veilrank_engine::{Kernel, PreparedCatalog};
+use veilrank_engine::{Kernel, Pins, PreparedCatalog};
 
 use crate::baselines::{self, NaiveTfhe};
 use crate::in_process::{preferences, start_in_process, InProcess};
@@ -42,6 +43,8 @@ pub struct Study {
     pub progress: bool,
     /// The in-process server's scoring kernel (`None`: the fastest this CPU runs).
     pub kernel: Option<Kernel>,
+    /// The in-process server's modulus (`None`: the kernel's fastest that the noise allows).
+    pub modulus: Option<ServerPrime>,
     /// The in-process server's precision.
     pub precision: Precision,
 }
@@ -67,6 +70,10 @@ pub struct Outcome {
     pub isa: String,
     /// The scoring kernel the server ran (`remote` for `--server`, which does not say).
     pub kernel: String,
+    /// The modulus the server scored under (`remote` for `--server`; empty in results made
+    /// before `crt54`, all `ifma50`).
+    #[serde(default)]
+    pub modulus: String,
     /// The catalog's precision, catalog/query bits (empty in results made before precisions).
     #[serde(default)]
     pub precision: String,
@@ -150,7 +157,9 @@ pub async fn run(study: &Study) -> Result<Outcome, String> {
                 study.dim,
                 study.max_batch,
                 study.progress,
-                study.kernel,
+                Pins::NONE
+                    .with_kernel(study.kernel)
+                    .with_modulus(study.modulus),
                 study.precision,
             )
             .await?,
@@ -275,6 +284,10 @@ async fn drive(
         kernel: in_process
             .and_then(|p| p.quantized.prepared())
             .map_or("remote", PreparedCatalog::kernel_name)
+            .to_string(),
+        modulus: in_process
+            .and_then(|p| p.quantized.prepared())
+            .map_or("remote", |c| c.noise_plan().prime.name())
             .to_string(),
         baseline_kernel: veilrank_engine::baseline::kernel_name(dim).to_string(),
         precision: in_process.map_or("remote".to_string(), |p| {

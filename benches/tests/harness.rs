@@ -51,6 +51,7 @@ fn small(
         top: 5,
         progress: false,
         kernel: None,
+        modulus: None,
         // the byte counts below are checked at one row per item
         precision: veilrank_core::Precision::BASELINE,
     }
@@ -151,7 +152,7 @@ async fn a_study_against_a_running_server_reports_the_servers_memory() {
         dim,
         4,
         false,
-        None,
+        veilrank_engine::Pins::NONE,
         veilrank_core::Precision::BASELINE,
     )
     .await
@@ -184,6 +185,7 @@ async fn capacity_runs_one_at_a_time_and_batched_and_reports_both() {
         max_batch,
         progress: false,
         kernel: None,
+        modulus: None,
         precision: veilrank_core::Precision::RECOMMENDED,
     };
     let alone = capacity::run(&run(1)).await.unwrap();

@@ -82,8 +82,9 @@ pub struct Hint {
     dim: usize,
     items: usize,
     n: usize,
-    /// `blocks * N` values below the prime, block-major (normalized, as the client multiplies
-    /// them by its transformed key and transforms back).
+    /// `blocks * N` reduced transform-domain values ([`crate::ntt::Plan::is_reduced`]),
+    /// block-major (normalized, as the client multiplies them by its transformed key and
+    /// transforms back).
     values: Vec<u64>,
     /// `Some(t)`: `values` transform `H_b 2^t / q` rounded, centred; `None`: `H_b` itself.
     rounding: Option<u32>,
@@ -102,7 +103,7 @@ pub(crate) struct HintMessage {
 }
 
 impl Hint {
-    /// A hint of `values` (`H_b` in the transform domain, block-major, each below the prime) for
+    /// A hint of `values` (`H_b` in the transform domain, block-major, each reduced) for
     /// a catalog of `items` rows of dimension `dim` at the precision of `params` (one row per
     /// limb of each item, [`crate::precision`]).
     pub fn try_new(
@@ -120,10 +121,11 @@ impl Hint {
                 values.len()
             )));
         }
-        let q = prime.modulus();
-        if let Some(at) = values.iter().position(|&v| v >= q) {
+        let plan = prime.plan();
+        if let Some(at) = values.iter().position(|&v| !plan.is_reduced(v)) {
             return Err(Error::Malformed(format!(
-                "hint value {at} is not below the modulus"
+                "hint value {at} is not reduced modulo {}",
+                prime.name()
             )));
         }
         let precision = params.precision;
@@ -235,10 +237,14 @@ impl Hint {
         &self.values[b * self.n..][..self.n]
     }
 
-    /// Bytes per value on the wire: whole bytes (7 under `ifma50`, 8 under `wide62`), which
-    /// pack and unpack without bit shuffling.
+    /// Bytes per value on the wire: whole bytes (7 under `ifma50`, 8 under `wide62` and under
+    /// `crt54`, whose values are words of two residues), which pack and unpack without bit
+    /// shuffling.
     pub fn value_bytes(prime: ServerPrime) -> usize {
-        (u64::BITS - prime.modulus().leading_zeros()).div_ceil(8) as usize
+        match prime {
+            ServerPrime::Crt54 => 8,
+            _ => (u64::BITS - prime.modulus().leading_zeros()).div_ceil(8) as usize,
+        }
     }
 
     /// The exact form's message; `Err` for a rounded hint, which has no exact values.
@@ -330,18 +336,52 @@ mod tests {
         assert_eq!(public_seed(&V1_128, 3), public_seed(&V1_128, 3));
     }
 
+    /// `count` reduced transform-domain values under `prime`, spread over their range, the
+    /// largest first.
+    fn reduced_values(prime: ServerPrime, count: u64) -> Vec<u64> {
+        let q = prime.modulus();
+        (0..count)
+            .map(|i| (i * 0x9E37_79B9 + q - 1) % q)
+            .map(|v| match prime {
+                ServerPrime::Crt54 => crate::ntt::crt::split(v),
+                _ => v,
+            })
+            .collect()
+    }
+
     #[test]
     fn the_message_round_trips_and_the_id_follows_the_content() {
-        let prime = ServerPrime::Ifma50;
-        let q = prime.modulus();
-        let values: Vec<u64> = (0..2 * 2048u64).map(|i| (i * 0x9E37_79B9) % q).collect();
-        let hint = Hint::try_new(&V1_128, prime, 4, 3000, values.clone()).unwrap();
-        let back = Hint::from_message(&V1_128, hint.to_message().unwrap()).unwrap();
-        assert_eq!(back, hint);
-        let mut changed = values;
-        changed[5] ^= 1;
-        let other = Hint::try_new(&V1_128, prime, 4, 3000, changed).unwrap();
-        assert_ne!(other.id(), hint.id());
+        for prime in crate::ntt::SERVER_PRIMES {
+            let values = reduced_values(prime, 2 * 2048);
+            let hint = Hint::try_new(&V1_128, prime, 4, 3000, values.clone()).unwrap();
+            let message = hint.to_message().unwrap();
+            assert_eq!(message.values.len(), 2 * 2048 * Hint::value_bytes(prime));
+            let back = Hint::from_message(&V1_128, message).unwrap();
+            assert_eq!(back, hint, "{prime:?}");
+            let mut changed = values;
+            changed[5] ^= 1;
+            let other = Hint::try_new(&V1_128, prime, 4, 3000, changed).unwrap();
+            assert_ne!(other.id(), hint.id());
+        }
+    }
+
+    #[test]
+    fn crt_values_must_have_both_residues_reduced() {
+        use crate::ntt::crt::{word, P1, P2};
+        let prime = ServerPrime::Crt54;
+        for bad in [word(P1, 0), word(0, P2), u64::MAX] {
+            let mut values = reduced_values(prime, 2048);
+            values[7] = bad;
+            let err = Hint::try_new(&V1_128, prime, 4, 10, values.clone()).unwrap_err();
+            assert!(err.to_string().contains("value 7 is not reduced"), "{err}");
+            // from the network too: the message of a valid hint with one word changed
+            let mut message = Hint::try_new(&V1_128, prime, 4, 10, reduced_values(prime, 2048))
+                .unwrap()
+                .to_message()
+                .unwrap();
+            message.values[7 * 8..][..8].copy_from_slice(&bad.to_le_bytes());
+            assert!(Hint::from_message(&V1_128, message).is_err());
+        }
     }
 
     #[test]

@@ -228,11 +228,24 @@ fn gaussian_tail_log2(x: f64) -> f64 {
 /// narrowest response width that meets the target (at most [`MAX_RESPONSE_BITS`]) with the hint
 /// rounded to its widest, then the narrowest rounding that still does; then the fastest prime
 /// whose width is within one bit of the narrowest. Responses are per query and the hint once per
-/// catalog version, so the response's width comes first.
+/// catalog version, so the response's width comes first. Fastest in the order of
+/// [`SERVER_PRIMES`], that of a CPU with AVX-512 IFMA; [`choose_among`] takes another.
 pub fn choose(params: &ParameterSet, dim: usize, stats: &CatalogNoiseStats) -> Result<NoisePlan> {
+    choose_among(params, dim, stats, &SERVER_PRIMES)
+}
+
+/// [`choose`] among `primes`, fastest first: the server's CPU and its scoring kernel order them,
+/// and a provider may name one alone (every shard of a catalog on CPUs of different kinds must
+/// compute under the same).
+pub fn choose_among(
+    params: &ParameterSet,
+    dim: usize,
+    stats: &CatalogNoiseStats,
+    primes: &[ServerPrime],
+) -> Result<NoisePlan> {
     let p = params.plaintext_bits(dim)?;
     let mut candidates = Vec::new();
-    for prime in SERVER_PRIMES {
+    for &prime in primes {
         let widest = max_hint_bits(params, prime);
         let meets = |bits, hint| {
             log2_failure(params, dim, stats, prime, bits, Some(hint))
@@ -283,18 +296,57 @@ mod tests {
 
     #[test]
     fn every_supported_dimension_meets_the_target_for_the_worst_catalog() {
-        for dim in 1..=V1_128.max_dim {
-            let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
-            let plan = choose(&V1_128, dim, &stats).unwrap();
-            assert!(
-                plan.log2_failure <= TARGET_LOG2_FAILURE,
-                "dim {dim}: {plan:?}"
-            );
-            assert!(
-                plan.response_bits <= MAX_RESPONSE_BITS,
-                "dim {dim}: {plan:?}"
-            );
+        // in the order of an IFMA CPU and of the others (`crt54` first)
+        let split_order = [ServerPrime::Crt54, ServerPrime::Ifma50, ServerPrime::Wide62];
+        for order in [SERVER_PRIMES, split_order] {
+            for dim in 1..=V1_128.max_dim {
+                let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
+                let plan = choose_among(&V1_128, dim, &stats, &order).unwrap();
+                assert!(
+                    plan.log2_failure <= TARGET_LOG2_FAILURE,
+                    "dim {dim}: {plan:?}"
+                );
+                assert!(
+                    plan.response_bits <= MAX_RESPONSE_BITS,
+                    "dim {dim}: {plan:?}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn crt54_holds_more_noise_than_ifma50_and_less_than_wide62() {
+        // the worst catalog at each dimension: the widest response each needs, or none
+        let widths = |prime| -> Vec<Option<u32>> {
+            (1..=V1_128.max_dim)
+                .map(|dim| {
+                    let stats = CatalogNoiseStats::worst_case(&V1_128, dim);
+                    choose_among(&V1_128, dim, &stats, &[prime])
+                        .ok()
+                        .map(|p| p.response_bits)
+                })
+                .collect()
+        };
+        let (ifma, crt, wide) = (
+            widths(ServerPrime::Ifma50),
+            widths(ServerPrime::Crt54),
+            widths(ServerPrime::Wide62),
+        );
+        let covered = |w: &[Option<u32>]| w.iter().filter(|w| w.is_some()).count();
+        assert!(covered(&ifma) < covered(&crt) && covered(&crt) < covered(&wide));
+        assert_eq!(covered(&wide), V1_128.max_dim);
+        // wherever ifma50 fits, crt54 fits with a response no wider
+        for (i, c) in ifma.iter().zip(&crt) {
+            if let Some(i) = i {
+                assert!(c.is_some_and(|c| c <= *i));
+            }
+        }
+        // a pinned modulus that cannot hold the noise is an error, not a wrong plan
+        let stats = CatalogNoiseStats::worst_case(&V1_128, 1024);
+        assert!(matches!(
+            choose_among(&V1_128, 1024, &stats, &[ServerPrime::Crt54]),
+            Err(Error::NoiseBudget { dim: 1024, .. })
+        ));
     }
 
     #[test]
@@ -309,6 +361,10 @@ mod tests {
         let plan = choose(&V1_128, 64, &stats).unwrap();
         assert_eq!(plan.prime, ServerPrime::Ifma50);
         assert!(plan.response_bits <= 30, "{plan:?}");
+        let order = [ServerPrime::Crt54, ServerPrime::Ifma50];
+        let crt = choose_among(&V1_128, 64, &stats, &order).unwrap();
+        assert_eq!(crt.prime, ServerPrime::Crt54);
+        assert_eq!(crt.response_bits, plan.response_bits, "{crt:?}");
     }
 
     #[test]
@@ -353,16 +409,23 @@ mod tests {
     #[test]
     #[ignore]
     fn noise_table() {
-        for dim in [1, 16, 64, 128, 256, 512, 1024] {
+        // as a CPU with AVX-512 IFMA orders the moduli, and as every other does
+        let others = [ServerPrime::Crt54, ServerPrime::Ifma50, ServerPrime::Wide62];
+        for dim in [1, 16, 64, 128, 256, 384, 512, 1024] {
             let worst = CatalogNoiseStats::worst_case(&V1_128, dim);
-            let plan = choose(&V1_128, dim, &worst).unwrap();
+            let [ifma, other] = [&SERVER_PRIMES, &others]
+                .map(|order| choose_among(&V1_128, dim, &worst, order).unwrap());
             println!(
-                "| {dim} | {} | {} | {} | {} | {:.0} |",
+                "| {dim} | {} | {} {} {} {:.0} | {} {} {} {:.0} |",
                 V1_128.plaintext_bits(dim).unwrap(),
-                plan.prime.name(),
-                plan.response_bits,
-                plan.hint_bits,
-                plan.log2_failure
+                ifma.prime.name(),
+                ifma.response_bits,
+                ifma.hint_bits,
+                ifma.log2_failure,
+                other.prime.name(),
+                other.response_bits,
+                other.hint_bits,
+                other.log2_failure
             );
         }
     }

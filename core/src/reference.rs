@@ -11,7 +11,7 @@ use serde_bytes::ByteBuf;
 use crate::bitpack;
 use crate::hint::{public_masks, Hint};
 use crate::noise::{self, CatalogNoiseStats, NoisePlan};
-use crate::ntt::{from_signed, switch_from_native};
+use crate::ntt::{from_signed, switch_from_native, ServerPrime, SERVER_PRIMES};
 use crate::params::ParameterSet;
 use crate::query::Query;
 use crate::response::Response;
@@ -35,11 +35,23 @@ pub struct ReferenceCatalog {
 impl ReferenceCatalog {
     /// Prepares a quantized catalog: `values` holds `items * dim` values, item-major.
     pub fn prepare(params: &ParameterSet, dim: usize, values: &[i8]) -> Result<Self> {
+        Self::prepare_among(params, dim, values, &SERVER_PRIMES)
+    }
+
+    /// [`Self::prepare`] under the first of `primes` (fastest first) that the noise analysis
+    /// allows ([`noise::choose_among`]): what a server whose CPU orders them so computes.
+    pub fn prepare_among(
+        params: &ParameterSet,
+        dim: usize,
+        values: &[i8],
+        primes: &[ServerPrime],
+    ) -> Result<Self> {
         let items = check_catalog(params, dim, values)?;
-        let plan = noise::choose(
+        let plan = noise::choose_among(
             params,
             dim,
             &CatalogNoiseStats::of_catalog(params, dim, values),
+            primes,
         )?;
         let n = params.polynomial_size;
         let (q, ntt) = (plan.prime.modulus(), plan.prime.plan());
@@ -66,7 +78,7 @@ impl ReferenceCatalog {
                 ntt.mul_accumulate(h, &masks[i * n..][..n], &polys[(b * dim + i) * n..][..n]);
             }
             // tfhe-ntt's multiply-accumulate on IFMA leaves a rare value in [q, 2q)
-            h.iter_mut().for_each(|x| *x %= q);
+            ntt.reduce_fully(h);
         }
         let hint = Hint::try_new(params, plan.prime, dim, items, hint)?;
         Ok(Self {

@@ -112,8 +112,7 @@ impl Response {
                 let in_block = (items - b * n).min(n);
                 let body = bitpack::unpack(packed, bits, in_block)?;
                 let mut product = vec![0u64; n];
-                plan.mul_accumulate(&mut product, hint.block(b), &secret_ntt);
-                plan.inv(&mut product);
+                plan.mul_inv(hint.block(b), &secret_ntt, &mut product);
                 let mut scores = Vec::with_capacity(in_block);
                 let mut max_error = 0u64;
                 for (&c, &hs) in body.iter().zip(&product) {

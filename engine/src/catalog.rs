@@ -16,6 +16,7 @@ use veilrank_core::{Error, ParameterSet, Query, Response, Result};
 use crate::expand::ExpandedQuery;
 use crate::kernel::{self, Kernel};
 use crate::pass::Passes;
+use crate::pins::Pins;
 use crate::shard::{Shard, Whole};
 
 /// A catalog ready to score encrypted queries.
@@ -45,20 +46,21 @@ impl PreparedCatalog {
         values: &[i8],
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
-        Self::prepare_on(params, dim, values, None, progress)
+        Self::prepare_on(params, dim, values, Pins::NONE, progress)
     }
 
-    /// [`Self::prepare_with_progress`] on `kernel` (`None`: the fastest this CPU runs for the
-    /// prime the noise analysis picks), or an error where that kernel does not run here or does
-    /// not cover that prime.
+    /// [`Self::prepare_with_progress`] on the kernel and modulus `pins` names ([`Pins`]:
+    /// what it leaves open is chosen for this CPU and the catalog's noise), or an error where
+    /// that kernel does not run here or does not cover that modulus, or the modulus cannot hold
+    /// the catalog's noise.
     pub fn prepare_on(
         params: &ParameterSet,
         dim: usize,
         values: &[i8],
-        kernel: Option<Kernel>,
+        pins: impl Into<Pins>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
-        Self::prepare_shard(params, dim, values, Shard::whole(), kernel, progress)
+        Self::prepare_shard(params, dim, values, Shard::whole(), pins, progress)
     }
 
     /// [`Self::prepare_on`] for one shard's blocks of the catalog `values`: the noise analysis
@@ -69,7 +71,7 @@ impl PreparedCatalog {
         dim: usize,
         values: &[i8],
         shard: Shard,
-        kernel: Option<Kernel>,
+        pins: impl Into<Pins>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
         let items = check_catalog(params, dim, values)?;
@@ -79,7 +81,7 @@ impl PreparedCatalog {
         };
         let part = shard.items(items, params.polynomial_size)?;
         let values = &values[part.start * dim..part.end * dim];
-        Self::prepare_part(params, dim, values, shard, &whole, kernel, progress)
+        Self::prepare_part(params, dim, values, shard, &whole, pins, progress)
     }
 
     /// [`Self::prepare_shard`] from the shard's part alone (a catalog split beforehand), with
@@ -91,9 +93,10 @@ impl PreparedCatalog {
         values: &[i8],
         shard: Shard,
         whole: &Whole,
-        kernel: Option<Kernel>,
+        pins: impl Into<Pins>,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<Self> {
+        let pins = pins.into();
         let part_items = check_catalog(params, dim, values)?;
         let n = params.polynomial_size;
         let part = shard.items(whole.items, n)?;
@@ -105,11 +108,8 @@ impl PreparedCatalog {
             )));
         }
         let items = whole.items;
-        let plan = noise::choose(params, dim, &whole.stats)?;
-        let kernel = match kernel {
-            Some(kernel) => kernel.check(plan.prime).map(|()| kernel)?,
-            None => Kernel::best(plan.prime),
-        };
+        let plan = noise::choose_among(params, dim, &whole.stats, &pins.moduli())?;
+        let kernel = pins.kernel_for(plan.prime)?;
         let passes = Passes::prepare(
             kernel,
             plan.prime,
@@ -292,7 +292,16 @@ mod tests {
         let values: Vec<i8> = (0..dim * items)
             .map(|x| (((x * 37 + 11) % 255) as i32 - 127) as i8)
             .collect();
-        let catalog = PreparedCatalog::prepare(&V1_128, dim, &values).unwrap();
+        for prime in veilrank_core::ntt::SERVER_PRIMES {
+            let catalog =
+                PreparedCatalog::prepare_on(&V1_128, dim, &values, prime, &|_, _| {}).unwrap();
+            assert_eq!(catalog.noise_plan().prime, prime);
+            check_hint(&catalog, &values, dim, items);
+        }
+    }
+
+    fn check_hint(catalog: &PreparedCatalog, values: &[i8], dim: usize, items: usize) {
+        let n = V1_128.polynomial_size;
         let prime = catalog.noise_plan().prime;
         let q = prime.modulus();
         let masks: Vec<Vec<u64>> = (0..dim)
@@ -311,7 +320,7 @@ mod tests {
             })
             .collect();
         for b in 0..catalog.blocks() {
-            // |A v| < 2^58 and 2 N of them fit an i128 without reduction
+            // |A v| < 2^70 and 2 N of them fit an i128 without reduction
             let mut expected = vec![0i128; n];
             for (i, mask) in masks.iter().enumerate() {
                 for j in 0..n {

@@ -21,8 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use aligned_vec::{AVec, ConstAlign};
-use tfhe_ntt::prime64::Plan;
-use veilrank_core::ntt::ServerPrime;
+use veilrank_core::ntt::{Plan, ServerPrime};
 use veilrank_core::{Error, Result};
 
 /// A scoring kernel: its arithmetic and the catalog storage that goes with it. The server picks
@@ -33,11 +32,13 @@ use veilrank_core::{Error, Result};
 pub enum Kernel {
     /// AVX-512 IFMA: 52-bit products summed lazily, 7 bytes per value (x86-64).
     Ifma,
-    /// AVX2: 32-bit products of 25-bit halves (Karatsuba), summed lazily, 8 bytes per value.
+    /// AVX2: 32-bit products, summed lazily, 8 bytes per value: of residues under `crt54`, of
+    /// 25-bit halves (Karatsuba) under `ifma50`.
     Avx2,
     /// NEON: the AVX2 kernel's arithmetic on aarch64.
     Neon,
-    /// tfhe-ntt's reduced multiply-accumulate, 8 bytes per value: every CPU, every prime.
+    /// Every CPU, every modulus, 8 bytes per value: lazy sums of residues in plain Rust under
+    /// `crt54`, tfhe-ntt's reduced multiply-accumulate under the primes.
     Portable,
 }
 
@@ -67,11 +68,35 @@ impl Kernel {
         }
     }
 
-    /// Whether the kernel computes under `prime`: the lazy kernels' bounds hold for `ifma50`
-    /// (below 2^51) only.
+    /// Whether the kernel computes under `prime`: the IFMA kernel's bounds hold for `ifma50`
+    /// (below 2^51) only, the split kernels' for `ifma50` and `crt54`.
     #[must_use]
     pub fn covers(self, prime: ServerPrime) -> bool {
-        self == Kernel::Portable || prime == ServerPrime::Ifma50
+        match self {
+            Kernel::Ifma => prime == ServerPrime::Ifma50,
+            Kernel::Avx2 | Kernel::Neon => prime != ServerPrime::Wide62,
+            Kernel::Portable => true,
+        }
+    }
+
+    /// The moduli in the order this kernel computes fastest under: `ifma50` first for IFMA's
+    /// 52-bit products, `crt54` first for every kernel whose products are 32-bit (measured side
+    /// by side, README).
+    #[must_use]
+    pub fn moduli(self) -> [ServerPrime; 3] {
+        match self {
+            Kernel::Ifma => veilrank_core::ntt::SERVER_PRIMES,
+            _ => [ServerPrime::Crt54, ServerPrime::Ifma50, ServerPrime::Wide62],
+        }
+    }
+
+    /// The fastest kernel this CPU runs, whatever the modulus.
+    #[must_use]
+    pub fn fastest_here() -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.runs_here())
+            .unwrap_or(Kernel::Portable)
     }
 
     /// The fastest kernel this CPU runs for `prime`.
@@ -94,7 +119,7 @@ impl Kernel {
         if !self.covers(prime) {
             return Err(Error::KernelUnavailable {
                 kernel: self.name(),
-                reason: format!("the catalog's prime {} is past its bounds", prime.name()),
+                reason: format!("it does not compute under the modulus {}", prime.name()),
             });
         }
         Ok(())
@@ -284,27 +309,23 @@ pub(crate) fn reduced(
             }
         }
     }
-    reduce_fully(plan.modulus(), acc);
-}
-
-/// Brings `values`, congruent and below 2^64, below `q`. tfhe-ntt's multiply-accumulate on IFMA
-/// leaves about one value in two million in `[q, 2q)` (measured with 4M random products), where
-/// the hint must be canonical and [`crate::switch`] expects values below `4q`.
-pub(crate) fn reduce_fully(q: u64, values: &mut [u64]) {
-    for x in values {
-        if *x >= q {
-            *x %= q;
-        }
-    }
+    // the hint must be canonical, and [`crate::switch`] expects values below `4q`
+    plan.reduce_fully(acc);
 }
 
 /// Says, where a reader of `cargo test`'s output sees it (not captured like `println!`), that a
-/// test of a SIMD path did not run because this CPU lacks `feature`.
+/// test of a SIMD path did not run because this CPU lacks `feature`: once per test and feature,
+/// however many cases a property test runs.
 #[cfg(test)]
 pub(crate) fn skipped(test: &str, feature: &str) {
     use std::io::Write;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: this CPU lacks {feature}; that path was not run here"
-    );
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let line = format!("SKIPPED {test}: this CPU lacks {feature}; that path was not run here");
+    let mut said = SAID
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !said.contains(&line) {
+        let _ = writeln!(std::io::stderr(), "{line}");
+        said.push(line);
+    }
 }

@@ -13,11 +13,13 @@
 
 pub mod baseline;
 pub mod catalog;
+mod crt;
 pub mod expand;
 #[cfg(target_arch = "x86_64")]
 mod ifma;
 mod kernel;
 mod pass;
+pub mod pins;
 pub mod shard;
 mod split;
 mod store;
@@ -26,6 +28,7 @@ mod switch;
 pub use catalog::PreparedCatalog;
 pub use expand::ExpandedQuery;
 pub use kernel::Kernel;
+pub use pins::Pins;
 pub use shard::{Shard, Whole};
 pub use veilrank_core::{Error, Result};
 

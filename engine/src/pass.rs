@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 use veilrank_core::bitpack;
-use veilrank_core::ntt::{from_signed, ServerPrime};
+use veilrank_core::ntt::{from_signed, Plan, ServerPrime};
 
 use crate::kernel::{self, Kernel};
 use crate::store::{Store, Superblock};
@@ -195,9 +195,21 @@ impl Passes {
         let n = self.n;
         let bits = self.switch.bits();
         let in_block = (self.items - block * n).min(n);
-        self.prime.plan().inv(acc);
-        let acc = &mut acc[..in_block];
-        self.switch.apply(acc);
+        match self.prime.plan() {
+            // the switch takes the residues straight from the inverse ([`crate::switch`])
+            Plan::Crt(plan) => {
+                let mut residues = vec![0u32; 2 * n];
+                plan.inv_residues(acc, &mut residues);
+                let (r1, r2) = residues.split_at(n);
+                self.switch
+                    .apply_residues(&r1[..in_block], &r2[..in_block], acc);
+            }
+            plan => {
+                plan.inv(acc);
+                self.switch.apply(&mut acc[..in_block]);
+            }
+        }
+        let acc = &acc[..in_block];
         // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
         let len = bitpack::packed_len(in_block, bits);
         let mut packed = Vec::with_capacity(len + 8);

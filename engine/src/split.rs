@@ -85,6 +85,17 @@ pub(crate) fn encode(v: u64) -> u64 {
 /// below q, feature-major) in the split kernels' layout
 /// `[tile][feature][query][LANES]`, each value [`encode`]d, tiles in parallel.
 pub(crate) fn pair(first: &[u64], second: Option<&[u64]>, dim: usize, n: usize) -> Tiles {
+    pair_with(first, second, dim, n, encode)
+}
+
+/// [`pair`] with each value `encode`d as given (the `crt54` kernels keep words as they are).
+pub(crate) fn pair_with(
+    first: &[u64],
+    second: Option<&[u64]>,
+    dim: usize,
+    n: usize,
+    encode: impl Fn(u64) -> u64 + Sync,
+) -> Tiles {
     debug_assert_eq!(first.len(), dim * n);
     debug_assert!(second.is_none_or(|s| s.len() == dim * n));
     let queries: Vec<&[u64]> = std::iter::once(first).chain(second).collect();

@@ -2,19 +2,20 @@
 //!
 //! Under `ifma50`, values are packed in 7 bytes for the IFMA kernel
 //! ([`crate::ifma::PACKED_VALUE_BYTES`]) or split in halves for the AVX2 and NEON kernels
-//! ([`crate::split`]); otherwise (the 62-bit prime, or the portable kernel) they are whole words
-//! for tfhe-ntt's multiply-accumulate. Either way the order is the kernel's tiled order, per
-//! superblock `[tile][block][feature][LANES]`. The kernel travels with its storage, so a
-//! superblock is always read by the code that wrote it.
+//! ([`crate::split`]); under `crt54` they are words of two residues for the `crt54` kernels
+//! ([`crate::crt`]); otherwise (the 62-bit prime, or the portable kernel under a prime) they are
+//! whole words for tfhe-ntt's multiply-accumulate. Either way the order is the kernel's tiled
+//! order, per superblock `[tile][block][feature][LANES]`. The kernel travels with its storage,
+//! so a superblock is always read by the code that wrote it.
 
 #[cfg(target_arch = "x86_64")]
 use aligned_vec::{AVec, ConstAlign};
-use tfhe_ntt::prime64::Plan;
+use veilrank_core::ntt::Plan;
 
 #[cfg(target_arch = "x86_64")]
 use crate::ifma::{self, Ifma, VecReducer, PACKED_ROW, PACKED_VALUE_BYTES};
 use crate::kernel::{self, Kernel, Shape, Tiles, LANES};
-use crate::split;
+use crate::{crt, split};
 use veilrank_core::ntt::ServerPrime;
 
 /// The transform-domain catalog.
@@ -28,6 +29,8 @@ pub(crate) enum Store {
     },
     /// For the split kernels: a word per value, its halves in 32-bit lanes.
     Split { kernel: SplitKernel, words: Tiles },
+    /// For the `crt54` kernels: a word per value, its residues in 32-bit lanes.
+    Crt { kernel: CrtKernel, words: Tiles },
     /// For tfhe-ntt's reduced multiply-accumulate: 8 bytes per value.
     Wide { plan: &'static Plan, words: Tiles },
 }
@@ -41,10 +44,41 @@ pub(crate) enum SplitKernel {
     Neon,
 }
 
+/// Which `crt54` kernel, with the proof that the CPU runs it.
+#[derive(Clone, Copy)]
+pub(crate) enum CrtKernel {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(split::avx2::Avx2),
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+    Portable,
+}
+
+impl CrtKernel {
+    /// The `crt54` kernel of `kernel`, or the portable one where that does not run here.
+    fn of(kernel: Kernel) -> Self {
+        match kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                split::avx2::Avx2::try_new().map_or(CrtKernel::Portable, CrtKernel::Avx2)
+            }
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => CrtKernel::Neon,
+            _ => CrtKernel::Portable,
+        }
+    }
+}
+
 impl Store {
     /// Room for `values` values for `kernel`, or for the portable kernel where `kernel` does not
     /// run here or does not cover `prime` ([`Kernel::check`] says which beforehand).
     pub(crate) fn new(kernel: Kernel, prime: ServerPrime, values: usize) -> Self {
+        if prime == ServerPrime::Crt54 {
+            return Store::Crt {
+                kernel: CrtKernel::of(kernel),
+                words: kernel::tiles(values),
+            };
+        }
         match kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Ifma => {
@@ -90,6 +124,13 @@ impl Store {
                 #[cfg(target_arch = "aarch64")]
                 SplitKernel::Neon => Kernel::Neon,
             },
+            Store::Crt { kernel, .. } => match *kernel {
+                #[cfg(target_arch = "x86_64")]
+                CrtKernel::Avx2(_) => Kernel::Avx2,
+                #[cfg(target_arch = "aarch64")]
+                CrtKernel::Neon => Kernel::Neon,
+                CrtKernel::Portable => Kernel::Portable,
+            },
             Store::Wide { .. } => Kernel::Portable,
         }
     }
@@ -112,7 +153,9 @@ impl Store {
         match self {
             #[cfg(target_arch = "x86_64")]
             Store::Packed { bytes, .. } => bytes.len(),
-            Store::Split { words, .. } | Store::Wide { words, .. } => words.len() * 8,
+            Store::Split { words, .. } | Store::Crt { words, .. } | Store::Wide { words, .. } => {
+                words.len() * 8
+            }
         }
     }
 
@@ -127,6 +170,7 @@ impl Store {
     ) -> Tiles {
         match self {
             Store::Split { .. } => split::pair(first, second, dim, n),
+            Store::Crt { .. } => crt::pair(first, second, dim, n),
             _ => kernel::pair(first, second, dim, n),
         }
     }
@@ -154,6 +198,13 @@ impl Store {
                     words,
                 })
                 .collect(),
+            Store::Crt { kernel, words } => words
+                .chunks(values)
+                .map(|words| Superblock::Crt {
+                    kernel: *kernel,
+                    words,
+                })
+                .collect(),
             Store::Wide { plan, words } => words
                 .chunks(values)
                 .map(|words| Superblock::Wide { plan, words })
@@ -172,7 +223,7 @@ impl Store {
             Store::Split { words, .. } => {
                 words.chunks_mut(values).map(SuperblockMut::Split).collect()
             }
-            Store::Wide { words, .. } => {
+            Store::Crt { words, .. } | Store::Wide { words, .. } => {
                 words.chunks_mut(values).map(SuperblockMut::Wide).collect()
             }
         }
@@ -192,6 +243,10 @@ pub(crate) enum Superblock<'a> {
         kernel: SplitKernel,
         words: &'a [u64],
     },
+    Crt {
+        kernel: CrtKernel,
+        words: &'a [u64],
+    },
     Wide {
         plan: &'a Plan,
         words: &'a [u64],
@@ -204,7 +259,9 @@ impl Superblock<'_> {
         match self {
             #[cfg(target_arch = "x86_64")]
             Superblock::Packed { bytes, .. } => bytes.len() / PACKED_VALUE_BYTES,
-            Superblock::Split { words, .. } | Superblock::Wide { words, .. } => words.len(),
+            Superblock::Split { words, .. }
+            | Superblock::Crt { words, .. }
+            | Superblock::Wide { words, .. } => words.len(),
         }
     }
 
@@ -228,6 +285,13 @@ impl Superblock<'_> {
                 #[cfg(target_arch = "aarch64")]
                 SplitKernel::Neon => split::neon::lazy(queries, words, shape, acc),
             },
+            Superblock::Crt { kernel, words } => match kernel {
+                #[cfg(target_arch = "x86_64")]
+                CrtKernel::Avx2(simd) => crt::avx2::lazy(simd, queries, words, shape, acc),
+                #[cfg(target_arch = "aarch64")]
+                CrtKernel::Neon => crt::neon::lazy(queries, words, shape, acc),
+                CrtKernel::Portable => crt::portable(queries, words, shape, acc),
+            },
             Superblock::Wide { plan, words } => kernel::reduced(plan, queries, words, shape, acc),
         }
     }
@@ -238,6 +302,7 @@ pub(crate) enum SuperblockMut<'a> {
     #[cfg(target_arch = "x86_64")]
     Packed(&'a mut [u8]),
     Split(&'a mut [u64]),
+    /// Words as they are: tfhe-ntt's, and `crt54`'s.
     Wide(&'a mut [u64]),
 }
 
@@ -251,7 +316,8 @@ impl SuperblockMut<'_> {
         }
     }
 
-    /// Puts block `k`'s `dim` polynomials (feature-major, values below q) into their tiles.
+    /// Puts block `k`'s `dim` polynomials (feature-major, reduced transform-domain values)
+    /// into their tiles.
     pub(crate) fn put_block(&mut self, polys: &[u64], dim: usize, n: usize, k: usize) {
         let blocks = self.values() / (dim * n);
         for t in 0..n / LANES {

@@ -5,11 +5,12 @@
 #![expect(clippy::unwrap_used, reason = "in tests a panic is the failure report")]
 
 mod common;
+mod every_kernel;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use veilrank_core::{Encryptor, ParameterSet, Precision, SecretKey, V1_128};
-use veilrank_engine::{Kernel, PreparedCatalog};
+use veilrank_engine::PreparedCatalog;
 
 fn at(catalog_bits: u32, query_bits: u32) -> ParameterSet {
     V1_128.with_precision(Precision::try_new(catalog_bits, query_bits).unwrap())
@@ -39,13 +40,8 @@ fn check(params: &ParameterSet, key: &SecretKey, values: &[i16], dim: usize, que
     let expected = plain_scores(values, dim, query);
     let mut max_error = 0f64;
     let mut kernels = 0;
-    for kernel in Kernel::ALL {
-        let catalog =
-            match PreparedCatalog::prepare_on(params, dim, &rows, Some(kernel), &|_, _| {}) {
-                Ok(catalog) => catalog,
-                Err(veilrank_core::Error::KernelUnavailable { .. }) => continue,
-                Err(e) => panic!("{kernel}: {e}"),
-            };
+    for catalog in every_kernel::on_each_kernel_at(params, dim, &rows) {
+        let kernel = format!("{} under {}", catalog.kernel(), catalog.noise_plan().prime);
         kernels += 1;
         assert_eq!(catalog.items(), expected.len() * params.precision.limbs());
         let response = catalog.score(&encrypted).unwrap();

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use veilrank_core::hint::Hint;
 use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::{plain, Query, SecretKey, V1_128};
-use veilrank_engine::{PreparedCatalog, Shard, Whole};
+use veilrank_engine::{Pins, PreparedCatalog, Shard, Whole};
 
 #[test]
 fn shards_join_into_the_whole_catalog() {
@@ -34,9 +34,15 @@ fn shards_join_into_the_whole_catalog() {
         let mut first = 0;
         for index in 0..count {
             let shard = Shard::try_new(index, count).unwrap();
-            let part =
-                PreparedCatalog::prepare_shard(&V1_128, dim, &values, shard, None, &|_, _| {})
-                    .unwrap();
+            let part = PreparedCatalog::prepare_shard(
+                &V1_128,
+                dim,
+                &values,
+                shard,
+                Pins::NONE,
+                &|_, _| {},
+            )
+            .unwrap();
             assert_eq!(part.noise_plan(), whole.noise_plan(), "shard {shard}");
             assert_eq!(part.first_item(), first);
             assert_eq!(part.catalog_items(), items);
@@ -54,7 +60,7 @@ fn shards_join_into_the_whole_catalog() {
                 own,
                 shard,
                 &whole_facts,
-                None,
+                Pins::NONE,
                 &|_, _| {},
             )
             .unwrap();
@@ -68,7 +74,7 @@ fn shards_join_into_the_whole_catalog() {
                 short,
                 shard,
                 &whole_facts,
-                None,
+                Pins::NONE,
                 &|_, _| {}
             )
             .is_err());
@@ -88,6 +94,7 @@ fn shards_join_into_the_whole_catalog() {
     // more shards than blocks is refused, not served with an empty part
     let shard = Shard::try_new(3, 4).unwrap();
     assert!(
-        PreparedCatalog::prepare_shard(&V1_128, dim, &values, shard, None, &|_, _| {}).is_err()
+        PreparedCatalog::prepare_shard(&V1_128, dim, &values, shard, Pins::NONE, &|_, _| {})
+            .is_err()
     );
 }

@@ -77,7 +77,7 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
     for source in &config.catalogs {
         let params = V1_128.with_precision(source.precision.unwrap_or(config.precision));
         let mut catalog =
-            ServedCatalog::load(&source.id, &source.path, params)?.with_kernel(config.kernel);
+            ServedCatalog::load(&source.id, &source.path, params)?.with_pins(config.pins());
         if let Some(shard) = config.shard {
             catalog = catalog.with_shard(shard)?;
         }
@@ -91,7 +91,7 @@ pub fn load_catalogs(config: &Config) -> Result<Catalogs> {
                 raw,
                 V1_128.with_precision(config.precision),
             )?
-            .with_kernel(config.kernel)
+            .with_pins(config.pins())
             .with_shard(config.shard.unwrap_or_else(Shard::whole))?,
             None,
         ));

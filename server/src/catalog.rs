@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use veilrank_core::quantize::{quantize_wide_with_scale, scale_for_bound};
 use veilrank_core::wire::{self, CatalogRef, ContentVersion};
 use veilrank_core::{ParameterSet, Precision};
-use veilrank_engine::{Kernel, PreparedCatalog, Shard, Whole};
+use veilrank_engine::{Pins, PreparedCatalog, Shard, Whole};
 
 use veilrank_core::api::{ItemInfo, Topic};
 
@@ -32,8 +32,8 @@ pub struct ServedCatalog {
     /// Named directions clients may build preferences from.
     pub topics: Vec<Topic>,
     quantized: Vec<i8>,
-    /// The scoring kernel asked for (`None`: the fastest this CPU runs).
-    kernel: Option<Kernel>,
+    /// The scoring kernel and modulus asked for (neither: the fastest for this CPU).
+    pins: Pins,
     /// The part of the catalog this server scores (the whole, unless it is a shard server).
     shard: Shard,
     /// For a part read from a split catalog: the whole catalog's size in rows (a row per limb of
@@ -99,18 +99,18 @@ impl ServedCatalog {
             items,
             topics: raw.topics,
             quantized,
-            kernel: None,
+            pins: Pins::NONE,
             shard: Shard::whole(),
             whole: None,
             prepared: OnceLock::new(),
         })
     }
 
-    /// Scores with `kernel` instead of the fastest this CPU runs (`None`); preparation fails with
-    /// a clear error where it cannot.
+    /// Scores on the kernel and under the modulus `pins` names instead of the fastest for this
+    /// CPU; preparation fails with a clear error where it cannot.
     #[must_use]
-    pub fn with_kernel(mut self, kernel: Option<Kernel>) -> Self {
-        self.kernel = kernel;
+    pub fn with_pins(mut self, pins: Pins) -> Self {
+        self.pins = pins;
         self
     }
 
@@ -181,7 +181,7 @@ impl ServedCatalog {
             items,
             topics: facts.topics.clone(),
             quantized,
-            kernel: None,
+            pins: Pins::NONE,
             shard,
             whole: Some(facts.whole()),
             prepared: OnceLock::new(),
@@ -224,9 +224,9 @@ impl ServedCatalog {
         self.shard
     }
 
-    /// The scoring kernel asked for, if any.
-    pub fn kernel(&self) -> Option<Kernel> {
-        self.kernel
+    /// The scoring kernel and modulus asked for.
+    pub fn pins(&self) -> Pins {
+        self.pins
     }
 
     /// Moves the catalog into the transform domain (CPU-heavy: call off the async executor).
@@ -262,7 +262,7 @@ impl ServedCatalog {
                 &self.quantized,
                 self.shard,
                 whole,
-                self.kernel,
+                self.pins,
                 &progress,
             ),
             None => PreparedCatalog::prepare_shard(
@@ -270,7 +270,7 @@ impl ServedCatalog {
                 self.dim,
                 &self.quantized,
                 self.shard,
-                self.kernel,
+                self.pins,
                 &progress,
             ),
         }

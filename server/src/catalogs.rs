@@ -149,7 +149,7 @@ impl Catalogs {
             tracing::info!(
                 catalog = %catalog.reference.id,
                 version = %catalog.reference.version.to_hex(),
-                prime = prepared.noise_plan().prime.name(),
+                modulus = prepared.noise_plan().prime.name(),
                 kernel = prepared.kernel_name(),
                 response_bits = prepared.noise_plan().response_bits,
                 log2_failure = prepared.noise_plan().log2_failure,
@@ -177,7 +177,7 @@ impl Catalogs {
             ))
         })?;
         let fresh = ServedCatalog::load(id, &path, entry.catalog.params)?
-            .with_kernel(entry.catalog.kernel())
+            .with_pins(entry.catalog.pins())
             .with_shard(entry.catalog.shard())?;
         let old = entry.catalog.reference.version.to_hex();
         let new = fresh.reference.version.to_hex();

@@ -89,6 +89,13 @@ pub struct Config {
     /// compare kernels on one machine, or to rule one out. Startup fails where it cannot run.
     #[arg(long, env = "VEILRANK_KERNEL")]
     pub kernel: Option<veilrank_engine::Kernel>,
+    /// The modulus every catalog is scored under (ifma50, crt54, wide62) instead of the one the
+    /// kernel computes fastest under (ifma50 with AVX-512 IFMA, crt54 elsewhere) among those its
+    /// noise allows. Pin it on every shard of a fleet of mixed CPUs (their gateway joins their
+    /// hints, which must agree) and for clients from before crt54. Startup fails where the
+    /// catalog's noise does not fit it or the kernel does not cover it.
+    #[arg(long, env = "VEILRANK_MODULUS")]
+    pub modulus: Option<veilrank_core::ntt::ServerPrime>,
     /// Serve only shard K of S (`K/S`, K from 0) of every catalog, behind a gateway
     /// (`--upstream`): the whole file is read (every shard needs the whole catalog's scale and
     /// version), only the shard's blocks are prepared and scored.
@@ -212,6 +219,13 @@ impl CatalogSource {
 }
 
 impl Config {
+    /// The kernel and modulus every catalog is prepared on.
+    pub fn pins(&self) -> veilrank_engine::Pins {
+        veilrank_engine::Pins::NONE
+            .with_kernel(self.kernel)
+            .with_modulus(self.modulus)
+    }
+
     /// The connection limit and the header timeout.
     pub fn connection_limits(&self) -> crate::connections::ConnectionLimits {
         crate::connections::ConnectionLimits {
@@ -243,6 +257,7 @@ impl Config {
             admin_key: None,
             admin_key_file: None,
             kernel: None,
+            modulus: None,
             shard: None,
             upstreams: Vec::new(),
             split_into: None,

@@ -101,6 +101,36 @@ fn a_bad_catalog_file_stops_the_start_with_file_and_line() {
     assert!(stderr.contains("bad.csv:3"), "{stderr}");
 }
 
+/// `--modulus`: a name the server does not know is refused with the names it knows; a modulus
+/// the pinned kernel does not compute under stops the start, naming both.
+#[test]
+fn a_pinned_modulus_is_checked_before_anything_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("films.csv");
+    std::fs::write(&path, "id,title,f0,f1\na,A,1,2\nb,B,3,4\n").unwrap();
+    let run = |args: &[&str]| {
+        let output = common::server(&path, &dir.path().join("data"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let unknown = run(&["--modulus", "crt55"]);
+    assert!(
+        unknown.contains("one of ifma50, crt54, wide62"),
+        "{unknown}"
+    );
+    // the portable kernel covers every modulus; the IFMA kernel only ifma50 (and runs only on
+    // CPUs with IFMA: elsewhere the error says that first)
+    let uncovered = run(&["--kernel", "ifma", "--modulus", "crt54"]);
+    assert!(uncovered.contains("ifma"), "{uncovered}");
+    assert!(
+        uncovered.contains("crt54") || uncovered.contains("lacks its instructions"),
+        "{uncovered}"
+    );
+}
+
 #[test]
 fn keys_on_the_command_line_are_warned_about_and_the_admin_key_file_works() {
     let dir = tempfile::tempdir().unwrap();

@@ -107,7 +107,7 @@ pub async fn try_serve_with(
     let params = veilrank_core::V1_128.with_precision(config.precision);
     let catalog = veilrank_server::catalog::ServedCatalog::new("test", catalog, params)
         .expect("valid test catalog")
-        .with_kernel(config.kernel)
+        .with_pins(config.pins())
         .with_shard(config.shard.unwrap_or_else(veilrank_engine::Shard::whole))
         .expect("a whole catalog takes any shard");
     let catalogs = Catalogs::try_new(vec![(catalog, None)], "test").expect("one catalog");

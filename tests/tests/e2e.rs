@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use veilrank_client::{Client, ClientError};
+use veilrank_core::ntt::SERVER_PRIMES;
 use veilrank_core::{plain, rank, SecretKey, V1_128};
 use veilrank_e2e::{integer_catalog, random_values, serve, serve_with, test_config};
 use veilrank_engine::Kernel;
@@ -37,8 +38,8 @@ async fn scores_are_exact_for_every_size_and_dimension() {
     }
 }
 
-/// The server's `--kernel`: every kernel this CPU runs serves exact scores over HTTP, not only
-/// the fastest, which the other tests use.
+/// The server's `--kernel` and `--modulus`: every kernel this CPU runs, under every modulus it
+/// covers, serves exact scores over HTTP, not only the fastest, which the other tests use.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kernel_this_cpu_runs_serves_exact_scores() {
     use std::io::Write;
@@ -54,18 +55,23 @@ async fn every_kernel_this_cpu_runs_serves_exact_scores() {
             );
             continue;
         }
-        let config = veilrank_server::Config {
-            kernel: Some(kernel),
-            ..test_config()
-        };
-        let server = serve_with(&config, integer_catalog(dim, values.clone())).await;
-        let client = connect(&server.url()).await;
-        for query in [random_values(12, dim), vec![127; dim], vec![-127; dim]] {
-            let scores = client.score(&key, &floats(&query)).await.unwrap();
-            assert_eq!(scores.raw, plain::scores(&values, dim, &query), "{kernel}");
+        for modulus in SERVER_PRIMES.into_iter().filter(|&m| kernel.covers(m)) {
+            let config = veilrank_server::Config {
+                kernel: Some(kernel),
+                modulus: Some(modulus),
+                ..test_config()
+            };
+            let server = serve_with(&config, integer_catalog(dim, values.clone())).await;
+            let client = connect(&server.url()).await;
+            assert_eq!(client.manifest().noise.server_prime, modulus.name());
+            for query in [random_values(12, dim), vec![127; dim], vec![-127; dim]] {
+                let scores = client.score(&key, &floats(&query)).await.unwrap();
+                let expected = plain::scores(&values, dim, &query);
+                assert_eq!(scores.raw, expected, "{kernel} under {modulus}");
+            }
+            server.shutdown().await.unwrap();
+            tested += 1;
         }
-        server.shutdown().await.unwrap();
-        tested += 1;
     }
     assert!(tested >= 1, "the portable kernel runs everywhere");
 }

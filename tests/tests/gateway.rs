@@ -343,3 +343,41 @@ async fn shards_of_a_split_catalog_answer_as_the_whole_file() {
     assert_eq!(status, 200);
     assert_eq!(from_gateway, post_query(&single.url(), body).await.1);
 }
+
+/// Shards on CPUs of different kinds choose different moduli (`ifma50` with AVX-512 IFMA,
+/// `crt54` elsewhere) unless the provider pins one: the gateway refuses to join them (a 502,
+/// never a hint of two moduli), and serves exact scores once every shard is pinned alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_under_different_moduli_are_refused_until_pinned_alike() {
+    use veilrank_core::ntt::ServerPrime;
+    let values = random_values(29, DIM * ITEMS);
+    let pinned = |k: usize, modulus: ServerPrime| {
+        let config = Config {
+            shard: Some(Shard::try_new(k, 2).unwrap()),
+            modulus: Some(modulus),
+            ..test_config()
+        };
+        let catalog = integer_catalog(DIM, values.clone());
+        async move { serve_with(&config, catalog).await }
+    };
+    let a = pinned(0, ServerPrime::Ifma50).await;
+    let b = pinned(1, ServerPrime::Crt54).await;
+    let mixed = gateway(&[a.url(), b.url()]).await;
+    let (status, err, _) = get(&format!("{}/v1/catalogs/test", mixed.url())).await;
+    assert_eq!((status, code(&err).as_str()), (502, "bad_upstream"));
+
+    let c = pinned(0, ServerPrime::Crt54).await;
+    let alike = gateway(&[c.url(), b.url()]).await;
+    let (status, manifest, _) = get(&format!("{}/v1/catalogs/test", alike.url())).await;
+    assert_eq!(status, 200);
+    let manifest: Manifest = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(manifest.noise.server_prime, "crt54");
+    let client = Client::connect(&alike.url(), Duration::from_secs(30))
+        .await
+        .unwrap();
+    let key = Arc::new(SecretKey::generate(&V1_128).unwrap());
+    let prefs = random_values(30, DIM);
+    let floats: Vec<f32> = prefs.iter().map(|&v| f32::from(v)).collect();
+    let scores = client.score(&key, &floats).await.unwrap();
+    assert_eq!(scores.raw, plain::scores(&values, DIM, &prefs));
+}

@@ -75,6 +75,10 @@ struct Common {
     /// fastest this CPU runs: kernels side by side on one machine.
     #[arg(long)]
     kernel: Option<Kernel>,
+    /// The in-process server's modulus (ifma50, crt54, wide62) instead of the kernel's fastest
+    /// that the noise allows: moduli side by side on one kernel.
+    #[arg(long)]
+    modulus: Option<veilrank_core::ntt::ServerPrime>,
     /// The in-process catalog's precision, catalog/query bits (the server's default when absent).
     #[arg(long, default_value_t = veilrank_core::Precision::RECOMMENDED)]
     precision: veilrank_core::Precision,
@@ -145,6 +149,9 @@ struct CapacityArgs {
     /// The scoring kernel (ifma, avx2, neon, portable) instead of the fastest this CPU runs.
     #[arg(long)]
     kernel: Option<Kernel>,
+    /// The modulus (ifma50, crt54, wide62) instead of the kernel's fastest the noise allows.
+    #[arg(long)]
+    modulus: Option<veilrank_core::ntt::ServerPrime>,
     /// The catalog's precision, catalog/query bits (the server's default when absent).
     #[arg(long, default_value_t = veilrank_core::Precision::RECOMMENDED)]
     precision: veilrank_core::Precision,
@@ -247,6 +254,7 @@ fn study_of(common: &Common, server: Option<String>, items: usize, dim: usize, c
         top: common.top.max(1),
         progress: true,
         kernel: common.kernel,
+        modulus: common.modulus,
         precision: common.precision,
     }
 }
@@ -336,6 +344,7 @@ async fn capacity(args: CapacityArgs) -> Result<(), String> {
         max_batch: max_batch as usize,
         progress: true,
         kernel: args.kernel,
+        modulus: args.modulus,
         precision: args.precision,
     };
     eprintln!("one query at a time...");

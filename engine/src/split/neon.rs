@@ -88,7 +88,7 @@ fn micro<const Q: usize, const P: u8>(catalog: &[u64], slot: &[u64], out: &mut [
 
 /// A prefetch hint for the cache line at `at` into L1 (`prfm pldl1keep`), which never faults.
 #[inline(always)]
-fn prefetch_l1(at: *const u64) {
+pub(crate) fn prefetch_l1(at: *const u64) {
     // SAFETY: a prefetch hint neither reads nor writes memory the program sees, nor faults
     unsafe {
         core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));
@@ -97,7 +97,7 @@ fn prefetch_l1(at: *const u64) {
 
 /// The same into L2 (`prfm pldl2keep`).
 #[inline(always)]
-fn prefetch_l2(at: *const u64) {
+pub(crate) fn prefetch_l2(at: *const u64) {
     // SAFETY: as for `prefetch_l1`
     unsafe {
         core::arch::asm!("prfm pldl2keep, [{0}]", in(reg) at, options(nostack, readonly, preserves_flags));

@@ -1,19 +1,21 @@
 //! Every kernel against u128 arithmetic, on the stores they score.
 
 use super::*;
+use veilrank_core::ntt::crt;
 
-/// Scores `blocks` blocks of `dim` polynomials against `batch` slots on `kernel`'s store,
-/// and checks every coefficient against a direct computation mod q in u128.
+/// Scores `blocks` blocks of `dim` polynomials against a batch of `count` queries (two per
+/// slot, the last slot one where `count` is odd) on `kernel`'s store, and checks every coefficient
+/// against a direct computation mod q in u128.
 fn check(
     kernel: Kernel,
     prime: ServerPrime,
     dim: usize,
     n: usize,
     blocks: usize,
-    batch: usize,
+    count: usize,
     value: &dyn Fn(usize) -> u64,
 ) {
-    let q = u128::from(prime.modulus());
+    let batch = count.div_ceil(2);
     // per block, feature-major polynomials
     let polys: Vec<Vec<u64>> = (0..blocks)
         .map(|k| (0..dim * n).map(|i| value(i + k * dim * n + 1)).collect())
@@ -29,7 +31,7 @@ fn check(
         })
         .collect();
     // an odd batch's last slot holds one query, as a pass's does: its second output is zero
-    let alone = |j: usize| batch % 2 == 1 && j + 1 == batch;
+    let alone = |j: usize| count % 2 == 1 && j + 1 == batch;
     let mut expected = vec![0u64; batch * blocks * 2 * n];
     for (j, [first, second]) in queries.iter().enumerate() {
         for (k, block) in polys.iter().enumerate() {
@@ -37,10 +39,8 @@ fn check(
             for x in 0..n {
                 let bodies = if alone(j) { 1 } else { 2 };
                 for (h, body) in [first, second].into_iter().take(bodies).enumerate() {
-                    let sum: u128 = (0..dim)
-                        .map(|i| u128::from(block[i * n + x]) * u128::from(body[i * n + x]) % q)
-                        .sum();
-                    e[h * n + x] = (sum % q) as u64;
+                    let pairs = (0..dim).map(|i| (block[i * n + x], body[i * n + x]));
+                    e[h * n + x] = dot(prime, pairs);
                 }
             }
         }
@@ -66,7 +66,7 @@ fn check(
     let mut tiled = vec![1u64; batch * blocks * 2 * n];
     let shape = Shape { blocks, dim, n };
     for superblock in store.superblocks(values) {
-        superblock.score(&refs, 2 * batch - batch % 2, shape, &mut tiled);
+        superblock.score(&refs, count, shape, &mut tiled);
     }
     let mut acc = vec![0u64; batch * blocks * 2 * n];
     for (j, out) in acc.chunks_exact_mut(blocks * 2 * n).enumerate() {
@@ -74,8 +74,49 @@ fn check(
     }
     assert_eq!(
         acc, expected,
-        "{kernel} {prime:?}, d = {dim}, {blocks} blocks, {batch} slots"
+        "{kernel} {prime:?}, d = {dim}, {blocks} blocks, {count} queries"
     );
+}
+
+/// `sum v x` in the transform domain of `prime`, in u128: mod q, or per residue for `crt54`.
+fn dot(prime: ServerPrime, pairs: impl Iterator<Item = (u64, u64)>) -> u64 {
+    let sum = |p: u64, pairs: &[(u64, u64)]| -> u64 {
+        let p = u128::from(p);
+        (pairs
+            .iter()
+            .map(|&(v, x)| u128::from(v) * u128::from(x) % p)
+            .sum::<u128>()
+            % p) as u64
+    };
+    let pairs: Vec<(u64, u64)> = pairs.collect();
+    match prime {
+        ServerPrime::Crt54 => {
+            let (low, high): (Vec<_>, Vec<_>) = pairs
+                .iter()
+                .map(|&(v, x)| {
+                    let ((v1, v2), (x1, x2)) = (crt::residues(v), crt::residues(x));
+                    (
+                        (u64::from(v1), u64::from(x1)),
+                        (u64::from(v2), u64::from(x2)),
+                    )
+                })
+                .unzip();
+            crt::word(
+                sum(crt::P1.into(), &low) as u32,
+                sum(crt::P2.into(), &high) as u32,
+            )
+        }
+        _ => sum(prime.modulus(), &pairs),
+    }
+}
+
+/// Values for `prime`'s transform domain: `at(i)` below the modulus, as a word of residues for
+/// `crt54`.
+fn transform_value(prime: ServerPrime, at: u64) -> u64 {
+    match prime {
+        ServerPrime::Crt54 => crt::split(at),
+        _ => at,
+    }
 }
 
 /// The kernels this CPU runs for `prime`, saying which it cannot.
@@ -101,39 +142,62 @@ fn every_kernel_scores_exactly() {
         let q = prime.modulus();
         // the largest values first: a packing that dropped a high bit would show
         let value = |i: usize| match i % 7 {
-            0 => q - 1,
-            _ => ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % u128::from(q)) as u64,
+            0 => transform_value(prime, q - 1),
+            1 if prime == ServerPrime::Crt54 => crt::word(crt::P1 - 1, crt::P2 - 1),
+            _ => transform_value(
+                prime,
+                ((i as u128 * 0x9E37_79B9_7F4A_7C15u128) % u128::from(q)) as u64,
+            ),
         };
         for kernel in kernels_here("every_kernel_scores_exactly", prime) {
             println!("every_kernel_scores_exactly: {kernel} kernel, {prime:?}");
-            for (blocks, batch) in [
+            // every register block of the kernels, the slots of the last one full or not: one
+            // to eight queries (up to four slots), and more
+            for (blocks, queries) in [
                 (1, 1),
                 (3, 1),
                 (9, 1),
+                (1, 2),
+                (3, 3),
                 (3, 4),
-                (2, 3),
-                (4, 2),
-                (7, 5),
-                (16, 2),
+                (2, 5),
+                (2, 6),
+                (4, 7),
+                (3, 8),
+                (7, 9),
+                (16, 3),
             ] {
-                check(kernel, prime, dim, n, blocks, batch, &value);
+                check(kernel, prime, dim, n, blocks, queries, &value);
             }
         }
     }
 }
 
 /// The largest lazy sums each kernel can meet: d = 1024 features of q - 1 on both sides, and
-/// of the value with the widest sum of halves.
+/// of the value with the widest sum of halves; under `crt54`, of the largest residues, and of
+/// each residue largest with the other zero.
 #[test]
 fn every_kernel_is_exact_on_worst_case_values() {
-    let prime = ServerPrime::Ifma50;
-    let q = prime.modulus();
+    let q = ServerPrime::Ifma50.modulus();
     let widest = ((((q - 1) >> 25) - 1) << 25) | ((1 << 25) - 1);
-    for kernel in kernels_here("every_kernel_is_exact_on_worst_case_values", prime) {
-        println!("every_kernel_is_exact_on_worst_case_values: {kernel} kernel");
-        for top in [q - 1, widest] {
-            check(kernel, prime, 1024, 16, 2, 2, &|_| top);
-            check(kernel, prime, 1, 8, 3, 1, &|_| top);
+    let (p1, p2) = (crt::P1 - 1, crt::P2 - 1);
+    let cases = [
+        (ServerPrime::Ifma50, vec![q - 1, widest]),
+        (
+            ServerPrime::Crt54,
+            vec![crt::word(p1, p2), crt::word(p1, 0), crt::word(0, p2)],
+        ),
+    ];
+    for (prime, tops) in cases {
+        for kernel in kernels_here("every_kernel_is_exact_on_worst_case_values", prime) {
+            println!("every_kernel_is_exact_on_worst_case_values: {kernel} kernel, {prime:?}");
+            for &top in &tops {
+                // every shape of register block: 1 to 4 queries of one or two slots
+                for queries in 1..=4 {
+                    check(kernel, prime, 1024, 16, 2, queries, &|_| top);
+                }
+                check(kernel, prime, 1, 8, 3, 1, &|_| top);
+            }
         }
     }
 }
@@ -147,11 +211,13 @@ fn each_store_holds_its_bytes_per_value() {
         "no lazy kernel covers wide62"
     );
     assert_eq!(wide.bytes(), 64 * 8);
-    for kernel in kernels_here("each_store_holds_its_bytes_per_value", ServerPrime::Ifma50) {
-        let store = Store::new(kernel, ServerPrime::Ifma50, 64);
-        assert_eq!(store.kernel(), kernel);
-        let per_value = if kernel == Kernel::Ifma { 7 } else { 8 };
-        assert_eq!(store.bytes(), 64 * per_value, "{kernel}");
+    for prime in [ServerPrime::Ifma50, ServerPrime::Crt54] {
+        for kernel in kernels_here("each_store_holds_its_bytes_per_value", prime) {
+            let store = Store::new(kernel, prime, 64);
+            assert_eq!(store.kernel(), kernel);
+            let per_value = if kernel == Kernel::Ifma { 7 } else { 8 };
+            assert_eq!(store.bytes(), 64 * per_value, "{kernel} {prime:?}");
+        }
     }
 }
 

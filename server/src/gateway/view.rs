@@ -208,6 +208,21 @@ impl Gateway {
             if manifest.precision != precision {
                 return Err(bad_upstream(k, "its precision is not the other shards'").into());
             }
+            // shards on CPUs of different kinds choose different moduli unless pinned
+            let (modulus, first) = (
+                &manifest.noise.server_prime,
+                &manifests[0].1.noise.server_prime,
+            );
+            if modulus != first {
+                return Err(bad_upstream(
+                    k,
+                    &format!(
+                        "it computes under {modulus}, shard 0 under {first}: start every shard \
+                         with the same --modulus"
+                    ),
+                )
+                .into());
+            }
             if first_item != next || hint.items() != precision.rows(items) {
                 return Err(bad_upstream(k, "its part does not follow the previous one").into());
             }

@@ -6,6 +6,11 @@ fn exact(prime: ServerPrime, items: usize) -> Hint {
     let n = V1_128.polynomial_size;
     let values: Vec<u64> = (0..(items.div_ceil(n) * n) as u64)
         .map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3) % q)
+        .map(|v| match prime {
+            // a crt54 transform value is a word of residues
+            ServerPrime::Crt54 => crate::ntt::crt::split(v),
+            _ => v,
+        })
         .collect();
     Hint::try_new(&V1_128, prime, 4, items, values).unwrap()
 }
