@@ -122,9 +122,7 @@ impl PreparedCatalog {
         // the hint: one pass of the public masks over the catalog, kept in the transform domain
         let masks = public_masks(params, dim, plan.prime);
         let slot = passes.slot(&masks, None);
-        let blocks = passes.pass(&[slot.as_slice()], 1, &|_, values: &mut [u64]| {
-            values.to_vec()
-        });
+        let blocks = passes.pass(&[slot.as_slice()], 1, &|_, values| values.to_vec());
         let values = blocks.into_iter().flatten().flatten().collect();
         let hint = Hint::try_new(params, plan.prime, dim, part.len(), values)?;
         Ok(Self {
@@ -242,7 +240,7 @@ impl PreparedCatalog {
             })
             .collect();
         let slots: Vec<&[u64]> = slots.iter().map(|s| s.as_slice()).collect();
-        let finish = |block: usize, values: &mut [u64]| self.passes.finish_block(block, values);
+        let finish = |block, values: kernel::Tiled<'_>| self.passes.finish_block(block, values);
         let per_query = self.passes.pass(&slots, queries.len(), &finish);
         Ok(per_query
             .into_iter()

@@ -6,6 +6,7 @@
 //! packing of a response ([`Passes::finish_block`]), or nothing at all for the hint.
 
 use rayon::prelude::*;
+use serde_bytes::ByteBuf;
 use veilrank_core::bitpack;
 use veilrank_core::ntt::{from_signed, Plan, ServerPrime};
 
@@ -23,15 +24,12 @@ struct Scratch {
     /// The kernel's accumulators for one superblock and batch, aligned so that each store of
     /// the kernel fills one cache line.
     acc: kernel::Tiles,
-    /// One slot's blocks out of them.
-    untiled: Vec<u64>,
 }
 
 impl Default for Scratch {
     fn default() -> Self {
         Self {
             acc: kernel::tiles(0),
-            untiled: Vec::new(),
         }
     }
 }
@@ -126,12 +124,12 @@ impl Passes {
 
     /// One pass of `slots` over the catalog: for each of the first `outputs` queries of the
     /// slots (two per slot, in order), `finish(block, values)` of each block's N transform-domain
-    /// values, in block order.
+    /// values (where the kernel left them, [`kernel::Tiled`]), in block order.
     pub(crate) fn pass<T: Send>(
         &self,
         slots: &[&[u64]],
         outputs: usize,
-        finish: &(dyn Fn(usize, &mut [u64]) -> T + Sync),
+        finish: &(dyn Fn(usize, kernel::Tiled<'_>) -> T + Sync),
     ) -> Vec<Vec<T>> {
         debug_assert!(outputs <= 2 * slots.len());
         if outputs == 0 {
@@ -160,8 +158,8 @@ impl Passes {
         out
     }
 
-    /// One superblock of [`Self::pass`]: the kernel, then per slot its blocks out of the
-    /// kernel's accumulators, each query's finished.
+    /// One superblock of [`Self::pass`]: the kernel, then each query's blocks finished from the
+    /// kernel's accumulators.
     fn score_superblock<T>(
         &self,
         s: usize,
@@ -169,20 +167,25 @@ impl Passes {
         slots: &[&[u64]],
         outputs: usize,
         scratch: &mut Scratch,
-        finish: &(dyn Fn(usize, &mut [u64]) -> T + Sync),
+        finish: &(dyn Fn(usize, kernel::Tiled<'_>) -> T + Sync),
     ) -> Vec<T> {
         let (n, dim) = (self.n, self.dim);
         let blocks = data.values() / (dim * n);
         scratch.acc.resize(slots.len() * blocks * 2 * n, 0);
-        scratch.untiled.resize(blocks * 2 * n, 0);
         let shape = kernel::Shape { blocks, dim, n };
         data.score(slots, outputs, shape, &mut scratch.acc);
         let mut finished = Vec::with_capacity(outputs * blocks);
-        for j in 0..slots.len() {
-            kernel::untile(&scratch.acc, shape, j, &mut scratch.untiled);
-            for half in 0..2.min(outputs - 2 * j) {
-                for (x, block) in scratch.untiled.chunks_exact_mut(2 * n).enumerate() {
-                    finished.push(finish(s * self.superblock + x, &mut block[half * n..][..n]));
+        for slot in 0..slots.len() {
+            for half in 0..2.min(outputs - 2 * slot) {
+                for block in 0..blocks {
+                    let tiled = kernel::Tiled {
+                        acc: &scratch.acc,
+                        shape,
+                        slot,
+                        block,
+                        half,
+                    };
+                    finished.push(finish(s * self.superblock + block, tiled));
                 }
             }
         }
@@ -191,30 +194,42 @@ impl Passes {
 
     /// Back from the transform domain, switched to the response width and packed: one
     /// coefficient per item of the block.
-    pub(crate) fn finish_block(&self, block: usize, acc: &mut [u64]) -> serde_bytes::ByteBuf {
+    pub(crate) fn finish_block(&self, block: usize, tiled: kernel::Tiled<'_>) -> ByteBuf {
         let n = self.n;
         let bits = self.switch.bits();
         let in_block = (self.items - block * n).min(n);
-        match self.prime.plan() {
-            // the switch takes the residues straight from the inverse ([`crate::switch`])
+        let acc = match self.prime.plan() {
+            // the residues straight from the kernel's accumulators into the inverse transforms,
+            // and switched from them ([`crate::switch`])
             Plan::Crt(plan) => {
                 let mut residues = vec![0u32; 2 * n];
-                plan.inv_residues(acc, &mut residues);
+                let (r1, r2) = residues.split_at_mut(n);
+                for (t, tile) in tiled.tiles().enumerate() {
+                    let at = t * kernel::LANES..(t + 1) * kernel::LANES;
+                    for ((a, b), &w) in r1[at.clone()].iter_mut().zip(&mut r2[at]).zip(tile) {
+                        (*a, *b) = veilrank_core::ntt::crt::residues(w);
+                    }
+                }
+                plan.inv_residues(&mut residues);
                 let (r1, r2) = residues.split_at(n);
+                let mut acc = vec![0u64; in_block];
                 self.switch
-                    .apply_residues(&r1[..in_block], &r2[..in_block], acc);
+                    .apply_residues(&r1[..in_block], &r2[..in_block], &mut acc);
+                acc
             }
             plan => {
-                plan.inv(acc);
-                self.switch.apply(&mut acc[..in_block]);
+                let mut acc = tiled.to_vec();
+                plan.inv(&mut acc);
+                acc.truncate(in_block);
+                self.switch.apply(&mut acc);
+                acc
             }
-        }
-        let acc = &acc[..in_block];
+        };
         // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
         let len = bitpack::packed_len(in_block, bits);
         let mut packed = Vec::with_capacity(len + 8);
-        bitpack::pack_extend(acc, bits, &mut packed);
+        bitpack::pack_extend(&acc, bits, &mut packed);
         debug_assert_eq!(packed.len(), len);
-        serde_bytes::ByteBuf::from(packed)
+        ByteBuf::from(packed)
     }
 }

@@ -166,15 +166,12 @@ impl CrtPlan {
         self.on_residues(buf, false, Plan32::inv);
     }
 
-    /// [`Self::inv`] into the residues themselves, `out[..N]` modulo P1 and `out[N..]` modulo
+    /// [`Self::inv`] on the residues themselves, `residues[..N]` modulo P1 and `[N..]` modulo
     /// P2, reduced (the server switches them to the response's width without the coefficient).
-    pub fn inv_residues(&self, buf: &[u64], out: &mut [u32]) {
+    pub fn inv_residues(&self, residues: &mut [u32]) {
         let n = self.n;
-        assert!(buf.len() == n && out.len() == 2 * n);
-        let (a, b) = out.split_at_mut(n);
-        for ((a, b), &w) in a.iter_mut().zip(b.iter_mut()).zip(buf) {
-            (*a, *b) = residues(w);
-        }
+        assert_eq!(residues.len(), 2 * n);
+        let (a, b) = residues.split_at_mut(n);
         for (plan, (r, p)) in self.plans.iter().zip([(a, P1), (b, P2)]) {
             plan.inv(r);
             r.iter_mut().for_each(|x| *x = canonical(*x, p));
