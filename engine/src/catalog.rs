@@ -1,7 +1,7 @@
 //! The server's catalog in the transform domain, prepared once, and scoring against it.
 //!
 //! Items are cut in blocks of N. For block b and feature i the catalog holds the polynomial
-//! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the prime the
+//! `V_{b,i}(X) = sum_j v_{bN+j, i} X^j`, forward-transformed and normalized under the modulus the
 //! noise analysis picked. A query's result for block b is `R_b = sum_i B_i * V_{b,i}` over its
 //! ciphertexts' bodies; with the catalog's hint `H_b` (the same sum over the public masks,
 //! `veilrank_core::hint`), coefficient j of `R_b - H_b S` decrypts to the score of item bN + j.
@@ -64,7 +64,7 @@ impl PreparedCatalog {
     }
 
     /// [`Self::prepare_on`] for one shard's blocks of the catalog `values`: the noise analysis
-    /// runs over the whole catalog, so that every shard picks the same prime and response width,
+    /// runs over the whole catalog, so that every shard picks the same modulus and response width,
     /// and only the shard's blocks are transformed, scored and hinted.
     pub fn prepare_shard(
         params: &ParameterSet,
@@ -172,7 +172,7 @@ impl PreparedCatalog {
         self.passes.blocks()
     }
 
-    /// The prime and response width picked for this catalog, with their failure bound.
+    /// The modulus and response width picked for this catalog, with their failure bound.
     pub fn noise_plan(&self) -> &NoisePlan {
         &self.plan
     }

@@ -6,7 +6,7 @@ use veilrank_core::bitpack;
 use veilrank_core::ntt::{switch_from_native, ServerPrime};
 use veilrank_core::{Error, ParameterSet, Query, Result};
 
-/// A query's bodies in the transform domain of a server prime, feature-major (`dim * N`
+/// A query's bodies in the transform domain of a server modulus, feature-major (`dim * N`
 /// values). The scoring pass pairs two queries' bodies per kernel slot.
 pub struct ExpandedQuery {
     pub(crate) prime: ServerPrime,
@@ -16,7 +16,7 @@ pub struct ExpandedQuery {
 }
 
 impl ExpandedQuery {
-    /// Checks the query's shape, then switches every body from 2^64 to `prime` and transforms
+    /// Checks the query's shape, then switches every body from 2^64 to the modulus `prime` and transforms
     /// it (the masks are public: their part of the scores is the catalog's hint).
     pub fn expand(
         query: &Query,
@@ -53,7 +53,7 @@ impl ExpandedQuery {
         })
     }
 
-    /// The prime it was expanded under.
+    /// The modulus it was expanded under.
     pub fn prime(&self) -> ServerPrime {
         self.prime
     }

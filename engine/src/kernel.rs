@@ -12,10 +12,11 @@
 //! The multiply-accumulate is register-blocked: two slots against two blocks per catalog and
 //! slot load, 16 accumulators.
 //!
-//! Four kernels compute on this layout ([`Kernel`]): the portable one here ([`reduced`],
-//! tfhe-ntt's reduced multiply-accumulate, on every CPU and for every prime) and, for `ifma50`,
-//! the lazy-reduction kernels of [`crate::ifma`] (AVX-512 IFMA) and of [`crate::split`] (AVX2 and
-//! NEON, on 25-bit halves).
+//! Four kernels compute on this layout ([`Kernel`]): the portable one (here [`reduced`],
+//! tfhe-ntt's reduced multiply-accumulate, on every CPU and under every modulus; under `crt54`
+//! the lazy sums of [`crate::crt`]), and the lazy-reduction kernels: under `ifma50` those of
+//! [`crate::ifma`] (AVX-512 IFMA) and of [`crate::split`] (AVX2 and NEON, on 25-bit halves),
+//! under `crt54` those of [`crate::crt`] (AVX2 and NEON, on residues).
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,7 +26,7 @@ use veilrank_core::ntt::{Plan, ServerPrime};
 use veilrank_core::{Error, Result};
 
 /// A scoring kernel: its arithmetic and the catalog storage that goes with it. The server picks
-/// the fastest one this CPU runs for the catalog's prime ([`Kernel::best`]); a provider may ask
+/// the fastest one this CPU runs for the catalog's modulus ([`Kernel::best`]); a provider may ask
 /// for another (to compare them side by side on one machine, or to rule one out).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -99,7 +100,7 @@ impl Kernel {
             .unwrap_or(Kernel::Portable)
     }
 
-    /// The fastest kernel this CPU runs for `prime`.
+    /// The fastest kernel this CPU runs for the modulus `prime`.
     #[must_use]
     pub fn best(prime: ServerPrime) -> Self {
         Self::ALL

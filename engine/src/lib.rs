@@ -32,7 +32,7 @@ pub use pins::Pins;
 pub use shard::{Shard, Whole};
 pub use veilrank_core::{Error, Result};
 
-/// The scoring kernel this CPU runs for `prime` by default ([`Kernel::best`]).
+/// The scoring kernel this CPU runs for the modulus `prime` by default ([`Kernel::best`]).
 #[must_use]
 pub fn kernel_name(prime: veilrank_core::ntt::ServerPrime) -> &'static str {
     Kernel::best(prime).name()

@@ -34,7 +34,7 @@ impl Default for Scratch {
     }
 }
 
-/// A quantized catalog forward-transformed and normalized under one prime, stored for the
+/// A quantized catalog forward-transformed and normalized under one modulus, stored for the
 /// fastest kernel of this CPU, with the response switch of its width.
 pub(crate) struct Passes {
     pub(crate) prime: ServerPrime,
@@ -198,38 +198,47 @@ impl Passes {
         let n = self.n;
         let bits = self.switch.bits();
         let in_block = (self.items - block * n).min(n);
-        let acc = match self.prime.plan() {
-            // the residues straight from the kernel's accumulators into the inverse transforms,
-            // and switched from them ([`crate::switch`])
-            Plan::Crt(plan) => {
-                let mut residues = vec![0u32; 2 * n];
-                let (r1, r2) = residues.split_at_mut(n);
-                for (t, tile) in tiled.tiles().enumerate() {
-                    let at = t * kernel::LANES..(t + 1) * kernel::LANES;
-                    for ((a, b), &w) in r1[at.clone()].iter_mut().zip(&mut r2[at]).zip(tile) {
-                        (*a, *b) = veilrank_core::ntt::crt::residues(w);
+        FINISH.with_borrow_mut(|(residues, acc)| {
+            acc.clear();
+            match self.prime.plan() {
+                // the residues straight from the kernel's accumulators into the inverse
+                // transforms, and switched from them ([`crate::switch`])
+                Plan::Crt(plan) => {
+                    residues.resize(2 * n, 0);
+                    let (r1, r2) = residues.split_at_mut(n);
+                    for (t, tile) in tiled.tiles().enumerate() {
+                        let at = t * kernel::LANES..(t + 1) * kernel::LANES;
+                        for ((a, b), &w) in r1[at.clone()].iter_mut().zip(&mut r2[at]).zip(tile) {
+                            (*a, *b) = veilrank_core::ntt::crt::residues(w);
+                        }
                     }
+                    plan.inv_residues(residues);
+                    let (r1, r2) = residues.split_at(n);
+                    acc.resize(in_block, 0);
+                    self.switch
+                        .apply_residues(&r1[..in_block], &r2[..in_block], acc);
                 }
-                plan.inv_residues(&mut residues);
-                let (r1, r2) = residues.split_at(n);
-                let mut acc = vec![0u64; in_block];
-                self.switch
-                    .apply_residues(&r1[..in_block], &r2[..in_block], &mut acc);
-                acc
+                plan => {
+                    tiled.tiles().for_each(|tile| acc.extend_from_slice(tile));
+                    plan.inv(acc);
+                    acc.truncate(in_block);
+                    self.switch.apply(acc);
+                }
             }
-            plan => {
-                let mut acc = tiled.to_vec();
-                plan.inv(&mut acc);
-                acc.truncate(in_block);
-                self.switch.apply(&mut acc);
-                acc
-            }
-        };
-        // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
-        let len = bitpack::packed_len(in_block, bits);
-        let mut packed = Vec::with_capacity(len + 8);
-        bitpack::pack_extend(&acc, bits, &mut packed);
-        debug_assert_eq!(packed.len(), len);
-        ByteBuf::from(packed)
+            // room for the wire's length prefix of the next block (`wire::encode_response_parts`)
+            let len = bitpack::packed_len(in_block, bits);
+            let mut packed = Vec::with_capacity(len + 8);
+            bitpack::pack_extend(acc, bits, &mut packed);
+            debug_assert_eq!(packed.len(), len);
+            ByteBuf::from(packed)
+        })
     }
+}
+
+thread_local! {
+    /// [`Passes::finish_block`]'s working memory, one block's worth, reused for every block a
+    /// thread finishes (residues for `crt54`, then the switched values).
+    static FINISH: std::cell::RefCell<(Vec<u32>, Vec<u64>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
 }

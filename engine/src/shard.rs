@@ -8,7 +8,7 @@ use veilrank_core::noise::CatalogNoiseStats;
 use veilrank_core::{Error, Result};
 
 /// What a shard needs of the whole catalog besides its own part: its size, and the noise
-/// statistics every shard's plan (prime, response width) is chosen from.
+/// statistics every shard's plan (modulus, response width) is chosen from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Whole {
     /// Items in the whole catalog.

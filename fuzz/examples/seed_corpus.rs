@@ -49,6 +49,23 @@ fn main() {
         "rounded_hint",
         &wire::encode_rounded_hint(&params, &catalog, reference.hint(), chosen).expect("encoded"),
     );
+    // the same catalog's hint under crt54, whose values are words of two residues
+    let crt = veilrank_core::ReferenceCatalog::prepare_among(
+        &params,
+        DIM,
+        &values(),
+        &[veilrank_core::ntt::ServerPrime::Crt54],
+    )
+    .expect("a crt54 catalog");
+    write(
+        "hint",
+        "crt54",
+        &wire::encode_hint(&params, &catalog, crt.hint()).expect("encoded"),
+    );
+    let bits = crt.noise_plan().hint_bits;
+    let rounded = wire::encode_rounded_hint(&params, &catalog, crt.hint(), bits).expect("encoded");
+    write("hint", "crt54_rounded", &rounded);
+    write("rounded_hint", "crt54", &rounded);
     write("key_file", "key", &key.to_bytes()[..]);
 
     let values = values();
